@@ -1,0 +1,11 @@
+//! The pure scheduling core: no I/O, no clocks; `now` is always a parameter.
+//!
+//! - [`interval`]: UTC intervals, merging, overlap checks.
+//! - [`hours`]: weekdays and wall-clock ranges.
+//! - [`parse`]: the texts users type (`days`, `hours`, `date`, timezones).
+
+pub mod availability;
+pub mod hours;
+pub mod interval;
+pub mod parse;
+pub mod local_time;
