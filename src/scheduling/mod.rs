@@ -5,7 +5,9 @@
 //! - [`parse`]: the texts users type (`days`, `hours`, `date`, timezones).
 
 pub mod availability;
+pub mod booking;
 pub mod hours;
 pub mod interval;
 pub mod parse;
 pub mod local_time;
+pub mod slots;
