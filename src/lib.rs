@@ -1,1 +1,19 @@
+//! mentorbot: 1:1 mentoring sessions booked inside Discord.
+//!
+//! Data flows one way: front ends (Discord, HTTP, the job worker) call [`service`], which
+//! loads from [`store`], decides with the pure [`scheduling`] core, and writes back in one
+//! transaction, queueing side effects as jobs.
+//!
+//! - [`scheduling`]: pure core (windows, slots, booking rules, parsing); `now` is a parameter.
+//! - [`domain`]: the records the store keeps and the service returns.
+//! - [`store`]: SQLite through sqlx; the only module that names it.
+//! - [`service`]: the use cases.
+//! - [`config`]: settings from the environment (read only by `main`).
+//! - [`app`]: `run(settings)`, what `main` calls.
+
+pub mod app;
+pub mod config;
+pub mod domain;
 pub mod scheduling;
+pub mod service;
+pub mod store;

@@ -202,10 +202,11 @@ pub fn check_booking(request: &BookingRequest<'_>) -> Result<Interval, Rejection
     if request.mentee_busy.iter().any(|busy| busy.overlaps(&slot)) {
         return Err(Rejection::MenteeBusy);
     }
-    if let Some(limit) = request.max_per_mentee {
-        if request.mentee_active_with_mentor >= limit {
-            return Err(Rejection::MenteeLimit { limit });
-        }
+    if let Some(limit) = request
+        .max_per_mentee
+        .filter(|limit| request.mentee_active_with_mentor >= *limit)
+    {
+        return Err(Rejection::MenteeLimit { limit });
     }
     Ok(slot)
 }

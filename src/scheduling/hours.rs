@@ -141,16 +141,20 @@ impl fmt::Display for LocalRange {
 
 /// Sorts ranges and merges overlapping or touching ones (on the start date's extended
 /// timeline, so a past-midnight range merges with nothing on the next date). Returns the
-/// merged ranges and whether anything was merged. A merged range longer than a day is cut
-/// to exactly 24 hours.
+/// merged ranges and whether anything was merged. Two ranges whose union would last more
+/// than a day stay apart (`00:00-24:00, 22:00-02:00`): no time is lost, and the windows
+/// they make are merged later, as instants.
 pub fn merge_ranges(mut ranges: Vec<LocalRange>) -> (Vec<LocalRange>, bool) {
     ranges.sort_unstable();
     let before = ranges.len();
     let mut merged: Vec<LocalRange> = Vec::with_capacity(ranges.len());
     for range in ranges {
         match merged.last_mut() {
-            Some(last) if range.start <= last.end => {
-                last.end = last.end.max(range.end).min(last.start + DAY_MINUTES);
+            Some(last)
+                if range.start <= last.end
+                    && last.end.max(range.end) <= last.start + DAY_MINUTES =>
+            {
+                last.end = last.end.max(range.end);
             }
             _ => merged.push(range),
         }
@@ -199,6 +203,13 @@ mod tests {
         assert_eq!(merged, vec![r(540, 900), r(1000, 1100)]);
         assert!(changed);
         let (_, changed) = merge_ranges(vec![r(540, 600), r(660, 720)]);
+        assert!(!changed);
+    }
+
+    #[test]
+    fn ranges_whose_union_would_pass_a_day_stay_apart_and_lose_nothing() {
+        let (merged, changed) = merge_ranges(vec![r(0, 1440), r(1320, 1560)]);
+        assert_eq!(merged, vec![r(0, 1440), r(1320, 1560)]);
         assert!(!changed);
     }
 

@@ -1,0 +1,330 @@
+//! Bookings, their history, and the busy-time queries the checks need.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
+use crate::domain::{Booking, CalendarStatus, Cancellation, PastTime, RoleFilter};
+use crate::scheduling::booking::{BookingId, BookingStatus, UserId};
+use crate::scheduling::interval::Interval;
+
+/// A booking about to be inserted.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    /// Its id.
+    pub id: BookingId,
+    /// Who offers the session.
+    pub mentor: UserId,
+    /// Who books it.
+    pub mentee: UserId,
+    /// The mentor's display name now.
+    pub mentor_name: String,
+    /// The mentee's display name now.
+    pub mentee_name: String,
+    /// When the session runs.
+    pub interval: Interval,
+    /// The initial calendar sync state.
+    pub calendar_status: CalendarStatus,
+    /// When it was booked.
+    pub now: DateTime<Utc>,
+}
+
+/// Which of a user's bookings to list.
+#[derive(Debug, Clone)]
+pub struct BookingQuery {
+    /// Whose.
+    pub user: UserId,
+    /// In which role.
+    pub role: RoleFilter,
+    /// `false`: sessions not yet ended, soonest first. `true`: ended ones, latest first.
+    pub past: bool,
+    /// Also list cancelled bookings.
+    pub include_cancelled: bool,
+    /// The current instant.
+    pub now: DateTime<Utc>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+#[derive(sqlx::FromRow)]
+struct BookingRow {
+    id: String,
+    mentor_id: i64,
+    mentee_id: i64,
+    mentor_name: String,
+    mentee_name: String,
+    start_at: i64,
+    end_at: i64,
+    status: String,
+    created_at: i64,
+    cancelled_at: Option<i64>,
+    cancelled_by: Option<i64>,
+    cancel_reason: Option<String>,
+    calendar_status: String,
+    calendar_event_id: Option<String>,
+    meet_link: Option<String>,
+    calendar_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at, status,
+    created_at, cancelled_at, cancelled_by, cancel_reason, calendar_status, calendar_event_id,
+    meet_link, calendar_error";
+
+impl BookingRow {
+    fn into_booking(self) -> StoreResult<Booking> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("booking {}: {what}", self.id));
+        let id = BookingId::parse(&self.id).ok_or_else(|| corrupt("id"))?;
+        let interval = Interval::new(from_secs(self.start_at)?, from_secs(self.end_at)?)
+            .ok_or_else(|| corrupt("interval"))?;
+        let status = match self.status.as_str() {
+            "active" => BookingStatus::Active,
+            "cancelled" => BookingStatus::Cancelled,
+            _ => return Err(corrupt("status")),
+        };
+        let cancellation = match (self.cancelled_at, self.cancelled_by) {
+            (Some(at), Some(by)) => Some(Cancellation {
+                by: user_from(by),
+                at: from_secs(at)?,
+                reason: self.cancel_reason,
+            }),
+            _ => None,
+        };
+        let calendar_status =
+            CalendarStatus::from_name(&self.calendar_status).ok_or_else(|| corrupt("calendar status"))?;
+        Ok(Booking {
+            id,
+            mentor: user_from(self.mentor_id),
+            mentee: user_from(self.mentee_id),
+            mentor_name: self.mentor_name,
+            mentee_name: self.mentee_name,
+            interval,
+            status,
+            created_at: from_secs(self.created_at)?,
+            cancellation,
+            calendar_status,
+            calendar_event_id: self.calendar_event_id,
+            meet_link: self.meet_link,
+            calendar_error: self.calendar_error,
+        })
+    }
+}
+
+/// Maps the overlap trigger and the primary key to typed errors.
+fn classify(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.message().contains("mentorbot_booking_overlap") {
+            return StoreError::Overlap;
+        }
+        if db.is_unique_violation() {
+            return StoreError::DuplicateId;
+        }
+    }
+    StoreError::Database(error)
+}
+
+pub(super) async fn insert(conn: &mut SqliteConnection, b: &NewBooking) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO bookings (id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at,
+                               status, created_at, updated_at, calendar_status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+    )
+    .bind(b.id.as_str())
+    .bind(user_param(b.mentor))
+    .bind(user_param(b.mentee))
+    .bind(&b.mentor_name)
+    .bind(&b.mentee_name)
+    .bind(to_secs(b.interval.start()))
+    .bind(to_secs(b.interval.end()))
+    .bind(to_secs(b.now))
+    .bind(to_secs(b.now))
+    .bind(b.calendar_status.as_str())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub(super) async fn booking(conn: &mut SqliteConnection, id: &BookingId) -> StoreResult<Option<Booking>> {
+    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE id = ?");
+    let row: Option<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(BookingRow::into_booking).transpose()
+}
+
+pub(super) async fn list(conn: &mut SqliteConnection, q: &BookingQuery) -> StoreResult<Vec<Booking>> {
+    let role = match q.role {
+        RoleFilter::Both => "(mentor_id = ?1 OR mentee_id = ?1)",
+        RoleFilter::Mentor => "mentor_id = ?1",
+        RoleFilter::Mentee => "mentee_id = ?1",
+    };
+    let (when, order) = if q.past {
+        ("end_at <= ?2", "start_at DESC")
+    } else {
+        ("end_at > ?2", "start_at ASC")
+    };
+    let status = if q.include_cancelled {
+        ""
+    } else {
+        "AND status = 'active'"
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bookings WHERE {role} AND {when} {status} ORDER BY {order}, id LIMIT ?3"
+    );
+    let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_param(q.user))
+        .bind(to_secs(q.now))
+        .bind(i64::from(q.limit))
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(BookingRow::into_booking).collect()
+}
+
+pub(super) async fn history(conn: &mut SqliteConnection, id: &BookingId) -> StoreResult<Vec<PastTime>> {
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT start_at, end_at, moved_at, moved_by FROM booking_history WHERE booking_id = ? ORDER BY seq",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(start, end, at, by)| {
+            Ok(PastTime {
+                interval: Interval::new(from_secs(start)?, from_secs(end)?)
+                    .ok_or_else(|| StoreError::Corrupt(format!("history of {id}")))?,
+                moved_at: from_secs(at)?,
+                moved_by: user_from(by),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn busy(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    span: Interval,
+    except: Option<&BookingId>,
+) -> StoreResult<Vec<Interval>> {
+    // Two index range scans; sessions last at most a day, which bounds the start.
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT start_at, end_at FROM bookings
+         WHERE status = 'active' AND mentor_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
+           AND end_at > ?2 AND id IS NOT ?4
+         UNION ALL
+         SELECT start_at, end_at FROM bookings
+         WHERE status = 'active' AND mentee_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
+           AND end_at > ?2 AND id IS NOT ?4
+         ORDER BY start_at",
+    )
+    .bind(user_param(user))
+    .bind(to_secs(span.start()))
+    .bind(to_secs(span.end()))
+    .bind(except.map(BookingId::as_str))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(s, e)| {
+            Interval::new(from_secs(s)?, from_secs(e)?)
+                .ok_or_else(|| StoreError::Corrupt(format!("interval {s}..{e}")))
+        })
+        .collect()
+}
+
+pub(super) async fn booked_starts(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    span: Interval,
+    except: Option<&BookingId>,
+) -> StoreResult<Vec<DateTime<Utc>>> {
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "SELECT start_at FROM bookings
+         WHERE status = 'active' AND mentor_id = ? AND start_at >= ? AND start_at < ? AND id IS NOT ?
+         ORDER BY start_at",
+    )
+    .bind(user_param(mentor))
+    .bind(to_secs(span.start()))
+    .bind(to_secs(span.end()))
+    .bind(except.map(BookingId::as_str))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(from_secs).collect()
+}
+
+pub(super) async fn count_upcoming_between(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    mentee: UserId,
+    now: DateTime<Utc>,
+    except: Option<&BookingId>,
+) -> StoreResult<u32> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM bookings
+         WHERE status = 'active' AND mentor_id = ? AND mentee_id = ? AND end_at > ? AND id IS NOT ?",
+    )
+    .bind(user_param(mentor))
+    .bind(user_param(mentee))
+    .bind(to_secs(now))
+    .bind(except.map(BookingId::as_str))
+    .fetch_one(conn)
+    .await?;
+    u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("count {count}")))
+}
+
+pub(super) async fn cancel(
+    conn: &mut SqliteConnection,
+    id: &BookingId,
+    by: UserId,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ?, cancel_reason = ?,
+                updated_at = ?
+         WHERE id = ? AND status = 'active'",
+    )
+    .bind(to_secs(now))
+    .bind(user_param(by))
+    .bind(reason)
+    .bind(to_secs(now))
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Corrupt(format!("booking {id} was not active")));
+    }
+    Ok(())
+}
+
+pub(super) async fn move_to(
+    conn: &mut SqliteConnection,
+    id: &BookingId,
+    to: Interval,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO booking_history (booking_id, seq, start_at, end_at, moved_at, moved_by)
+         SELECT id, (SELECT count(*) FROM booking_history WHERE booking_id = ?1), start_at, end_at, ?2, ?3
+         FROM bookings WHERE id = ?1 AND status = 'active'",
+    )
+    .bind(id.as_str())
+    .bind(to_secs(now))
+    .bind(user_param(by))
+    .execute(&mut *conn)
+    .await?;
+    let done = sqlx::query(
+        "UPDATE bookings SET start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+    )
+    .bind(to_secs(to.start()))
+    .bind(to_secs(to.end()))
+    .bind(to_secs(now))
+    .bind(id.as_str())
+    .execute(conn)
+    .await
+    .map_err(classify)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Corrupt(format!("booking {id} was not active")));
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The jobs table: side effects queued in the same transaction as the change that causes
+//! them, claimed by workers with expiring leases.
+
+use chrono::{DateTime, Utc};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::{StoreError, StoreResult, from_secs, to_secs};
+use crate::scheduling::booking::BookingId;
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// What kind of work (the worker dispatches on it).
+    pub kind: String,
+    /// The booking it concerns, if any.
+    pub booking: Option<BookingId>,
+    /// The work's parameters.
+    pub payload: serde_json::Value,
+    /// Not before this instant.
+    pub run_after: DateTime<Utc>,
+    /// When it was queued.
+    pub now: DateTime<Utc>,
+}
+
+/// A queued or finished job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its id.
+    pub id: i64,
+    /// What kind of work.
+    pub kind: String,
+    /// The booking it concerns, if any.
+    pub booking: Option<BookingId>,
+    /// The work's parameters.
+    pub payload: serde_json::Value,
+    /// `queued`, `done` or `failed`.
+    pub state: String,
+    /// How often it was claimed.
+    pub attempts: u32,
+    /// Not before this instant.
+    pub run_after: DateTime<Utc>,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    booking_id: Option<String>,
+    payload: String,
+    state: String,
+    attempts: i64,
+    run_after: i64,
+    last_error: Option<String>,
+}
+
+impl JobRow {
+    fn into_job(self) -> StoreResult<Job> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("job {}: {what}", self.id));
+        Ok(Job {
+            id: self.id,
+            booking: match &self.booking_id {
+                Some(id) => Some(BookingId::parse(id).ok_or_else(|| corrupt("booking id"))?),
+                None => None,
+            },
+            payload: serde_json::from_str(&self.payload).map_err(|_| corrupt("payload"))?,
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
+            run_after: from_secs(self.run_after)?,
+            kind: self.kind,
+            state: self.state,
+            last_error: self.last_error,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, run_after, last_error";
+
+pub(super) async fn enqueue(conn: &mut SqliteConnection, job: &NewJob) -> StoreResult<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) VALUES (?, ?, ?, ?, ?)
+         RETURNING id",
+    )
+    .bind(&job.kind)
+    .bind(job.booking.as_ref().map(BookingId::as_str))
+    .bind(job.payload.to_string())
+    .bind(to_secs(job.run_after))
+    .bind(to_secs(job.now))
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+pub(super) async fn claim(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<Vec<Job>> {
+    let sql = format!(
+        "UPDATE jobs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM jobs
+                      WHERE state = 'queued' AND run_after <= ?3
+                        AND (lease_until IS NULL OR lease_until <= ?3)
+                      ORDER BY run_after, id LIMIT ?4)
+         RETURNING {COLUMNS}"
+    );
+    let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(to_secs(lease_until))
+        .bind(to_secs(now))
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+    let mut jobs = rows.into_iter().map(JobRow::into_job).collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by_key(|j| (j.run_after, j.id));
+    Ok(jobs)
+}
+
+pub(super) async fn finish(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = ?, finished_at = ?, last_error = coalesce(?, last_error),
+                lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND lease_owner = ? AND state = 'queued'",
+    )
+    .bind(if error.is_some() { "failed" } else { "done" })
+    .bind(to_secs(now))
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn retry(
+    pool: &SqlitePool,
+    id: i64,
+    owner: &str,
+    run_after: DateTime<Utc>,
+    error: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET run_after = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND lease_owner = ? AND state = 'queued'",
+    )
+    .bind(to_secs(run_after))
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn for_booking(conn: &mut SqliteConnection, booking: &BookingId) -> StoreResult<Vec<Job>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE booking_id = ? ORDER BY id");
+    let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(booking.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(JobRow::into_job).collect()
+}

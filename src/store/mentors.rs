@@ -1,0 +1,253 @@
+//! Users' zones, mentors, weekly ranges and overrides.
+
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
+use sqlx::SqliteConnection;
+
+use super::{StoreError, StoreResult, to_secs, user_param};
+use crate::domain::{Mentor, MentorSettings};
+use crate::scheduling::availability::Schedule;
+use crate::scheduling::booking::UserId;
+use crate::scheduling::hours::LocalRange;
+
+#[derive(sqlx::FromRow)]
+struct MentorRow {
+    timezone: String,
+    session_minutes: i64,
+    buffer_minutes: i64,
+    min_notice_hours: i64,
+    horizon_days: i64,
+    max_per_day: i64,
+    max_per_mentee: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RangeRow {
+    weekday: i64,
+    start_minute: i64,
+    end_minute: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OverrideRangeRow {
+    date: String,
+    start_minute: Option<i64>,
+    end_minute: Option<i64>,
+}
+
+fn parse_tz(name: &str) -> StoreResult<Tz> {
+    name.parse::<Tz>()
+        .map_err(|_| StoreError::Corrupt(format!("timezone {name:?}")))
+}
+
+fn parse_date(text: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| StoreError::Corrupt(format!("date {text:?}")))
+}
+
+fn range(start: i64, end: i64) -> StoreResult<LocalRange> {
+    u16::try_from(start)
+        .ok()
+        .zip(u16::try_from(end).ok())
+        .and_then(|(s, e)| LocalRange::new(s, e))
+        .ok_or_else(|| StoreError::Corrupt(format!("range {start}..{end}")))
+}
+
+fn small(value: i64, what: &str) -> StoreResult<u16> {
+    u16::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+pub(super) async fn user_timezone(conn: &mut SqliteConnection, user: UserId) -> StoreResult<Option<Tz>> {
+    let name: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM users WHERE user_id = ?")
+        .bind(user_param(user))
+        .fetch_optional(conn)
+        .await?;
+    name.flatten().map(|n| parse_tz(&n)).transpose()
+}
+
+pub(super) async fn set_user_timezone(conn: &mut SqliteConnection, user: UserId, tz: Tz) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (user_id, timezone) VALUES (?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone",
+    )
+    .bind(user_param(user))
+    .bind(tz.name())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn mentor(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    since: NaiveDate,
+) -> StoreResult<Option<Mentor>> {
+    let row: Option<MentorRow> = sqlx::query_as(
+        "SELECT timezone, session_minutes, buffer_minutes, min_notice_hours, horizon_days,
+                max_per_day, max_per_mentee
+         FROM mentors WHERE user_id = ?",
+    )
+    .bind(user_param(user))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut schedule = Schedule::new(parse_tz(&row.timezone)?);
+    let ranges: Vec<RangeRow> = sqlx::query_as(
+        "SELECT weekday, start_minute, end_minute FROM weekly_ranges
+         WHERE mentor_id = ? ORDER BY weekday, start_minute",
+    )
+    .bind(user_param(user))
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in ranges {
+        let day = u8::try_from(r.weekday)
+            .ok()
+            .and_then(|d| Weekday::try_from(d).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("weekday {}", r.weekday)))?;
+        schedule.add_weekly(day, range(r.start_minute, r.end_minute)?);
+    }
+    let overrides: Vec<OverrideRangeRow> = sqlx::query_as(
+        "SELECT o.date, r.start_minute, r.end_minute
+         FROM overrides o LEFT JOIN override_ranges r ON r.mentor_id = o.mentor_id AND r.date = o.date
+         WHERE o.mentor_id = ? AND o.date >= ? ORDER BY o.date, r.start_minute",
+    )
+    .bind(user_param(user))
+    .bind(since.format("%Y-%m-%d").to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut current: Option<(NaiveDate, Vec<LocalRange>)> = None;
+    for row in overrides {
+        let date = parse_date(&row.date)?;
+        if current.as_ref().is_some_and(|(d, _)| *d != date) {
+            if let Some((d, ranges)) = current.take() {
+                schedule.set_override(d, &ranges);
+            }
+        }
+        let entry = current.get_or_insert_with(|| (date, Vec::new()));
+        if let (Some(start), Some(end)) = (row.start_minute, row.end_minute) {
+            entry.1.push(range(start, end)?);
+        }
+    }
+    if let Some((d, ranges)) = current {
+        schedule.set_override(d, &ranges);
+    }
+    let settings = MentorSettings {
+        session_minutes: small(row.session_minutes, "session_minutes")?,
+        buffer_minutes: small(row.buffer_minutes, "buffer_minutes")?,
+        min_notice_hours: small(row.min_notice_hours, "min_notice_hours")?,
+        horizon_days: small(row.horizon_days, "horizon_days")?,
+        max_per_day: small(row.max_per_day, "max_per_day")?,
+        max_per_mentee: small(row.max_per_mentee, "max_per_mentee")?,
+    };
+    Ok(Some(Mentor {
+        user,
+        schedule,
+        settings,
+    }))
+}
+
+pub(super) async fn override_notes(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    since: NaiveDate,
+) -> StoreResult<Vec<(NaiveDate, String)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT date, note FROM overrides
+         WHERE mentor_id = ? AND date >= ? AND note IS NOT NULL ORDER BY date",
+    )
+    .bind(user_param(user))
+    .bind(since.format("%Y-%m-%d").to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(date, note)| Ok((parse_date(&date)?, note)))
+        .collect()
+}
+
+pub(super) async fn save_mentor(conn: &mut SqliteConnection, mentor: &Mentor, now: DateTime<Utc>) -> StoreResult<()> {
+    let s = &mentor.settings;
+    let id = user_param(mentor.user);
+    sqlx::query(
+        "INSERT INTO mentors (user_id, timezone, session_minutes, buffer_minutes, min_notice_hours,
+                              horizon_days, max_per_day, max_per_mentee, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET
+            timezone = excluded.timezone, session_minutes = excluded.session_minutes,
+            buffer_minutes = excluded.buffer_minutes, min_notice_hours = excluded.min_notice_hours,
+            horizon_days = excluded.horizon_days, max_per_day = excluded.max_per_day,
+            max_per_mentee = excluded.max_per_mentee, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(mentor.schedule.tz().name())
+    .bind(i64::from(s.session_minutes))
+    .bind(i64::from(s.buffer_minutes))
+    .bind(i64::from(s.min_notice_hours))
+    .bind(i64::from(s.horizon_days))
+    .bind(i64::from(s.max_per_day))
+    .bind(i64::from(s.max_per_mentee))
+    .bind(to_secs(now))
+    .bind(to_secs(now))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM weekly_ranges WHERE mentor_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for day in crate::scheduling::hours::Days::EVERYDAY.iter() {
+        for r in mentor.schedule.weekly(day) {
+            sqlx::query(
+                "INSERT INTO weekly_ranges (mentor_id, weekday, start_minute, end_minute)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(i64::from(day.num_days_from_monday()))
+            .bind(i64::from(r.start()))
+            .bind(i64::from(r.end()))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn put_override(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    date: NaiveDate,
+    ranges: &[LocalRange],
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let date_text = date.format("%Y-%m-%d").to_string();
+    delete_override(conn, mentor, date).await?;
+    sqlx::query("INSERT INTO overrides (mentor_id, date, note, created_at) VALUES (?, ?, ?, ?)")
+        .bind(user_param(mentor))
+        .bind(&date_text)
+        .bind(note)
+        .bind(to_secs(now))
+        .execute(&mut *conn)
+        .await?;
+    for r in ranges {
+        sqlx::query(
+            "INSERT INTO override_ranges (mentor_id, date, start_minute, end_minute) VALUES (?, ?, ?, ?)",
+        )
+        .bind(user_param(mentor))
+        .bind(&date_text)
+        .bind(i64::from(r.start()))
+        .bind(i64::from(r.end()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_override(conn: &mut SqliteConnection, mentor: UserId, date: NaiveDate) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM overrides WHERE mentor_id = ? AND date = ?")
+        .bind(user_param(mentor))
+        .bind(date.format("%Y-%m-%d").to_string())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

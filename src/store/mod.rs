@@ -1,0 +1,398 @@
+//! The SQLite store: the only module that names sqlx. Functions take and return domain
+//! types, so another store (Postgres, for sharded deployments) could stand beside it.
+//!
+//! Durability and concurrency: WAL journal, `synchronous=FULL` (a committed booking survives
+//! power loss), foreign keys on, and a busy timeout. Writes that read first run in
+//! `BEGIN IMMEDIATE` transactions ([`Store::write`]) on a small writer pool, so a lost race
+//! waits for the lock and then sees the winner's row; it never surfaces as SQLITE_BUSY.
+
+mod bookings;
+mod jobs;
+mod mentors;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::domain::{Booking, Mentor, PastTime};
+use crate::scheduling::booking::{BookingId, UserId};
+use crate::scheduling::interval::Interval;
+
+pub use bookings::{BookingQuery, NewBooking};
+pub use jobs::{Job, NewJob};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write would make two active bookings of one person overlap (database trigger).
+    #[error("the booking overlaps an active booking of the mentor or the mentee")]
+    Overlap,
+    /// A booking id is already taken.
+    #[error("the booking id is already taken")]
+    DuplicateId,
+    /// A stored value could not be read back.
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The database file (created if missing).
+    pub path: PathBuf,
+    /// Connections for reads.
+    pub read_connections: u32,
+    /// Connections for write transactions. One keeps writes queued in-process instead of
+    /// spinning in SQLite's busy handler; more are safe (transactions serialise them).
+    pub write_connections: u32,
+    /// How long a connection waits for another process's write lock.
+    pub busy_timeout: StdDuration,
+}
+
+impl StoreOptions {
+    /// Defaults for `path`: 4 readers, 1 writer, 10 s busy timeout.
+    pub fn new(path: impl Into<PathBuf>) -> StoreOptions {
+        StoreOptions {
+            path: path.into(),
+            read_connections: 4,
+            write_connections: 1,
+            busy_timeout: StdDuration::from_secs(10),
+        }
+    }
+
+    /// Options from a `DATABASE_URL` such as `sqlite://mentorbot.db`, `sqlite:data/bot.db`
+    /// or a plain path. In-memory databases are refused: the bot needs a file.
+    pub fn from_url(url: &str) -> Result<StoreOptions, String> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" || path.contains("mode=memory") {
+            return Err(format!(
+                "`{url}` is not a database file; use a path such as `sqlite://mentorbot.db`"
+            ));
+        }
+        Ok(StoreOptions::new(path))
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: SqlitePool,
+    write: SqlitePool,
+    path: PathBuf,
+}
+
+/// The embedded migrations.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub async fn open(options: &StoreOptions) -> StoreResult<Store> {
+        let connect = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&options.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout);
+        let write = SqlitePoolOptions::new()
+            .max_connections(options.write_connections.max(1))
+            .acquire_timeout(StdDuration::from_secs(30))
+            .connect_with(connect.clone())
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .connect_with(connect.read_only(true))
+            .await?;
+        Ok(Store {
+            read,
+            write,
+            path: options.path.clone(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// True when the database answers a query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    /// Starts a write transaction with `BEGIN IMMEDIATE`: it holds the database's write lock
+    /// from its first statement, so what it reads stays true until it commits.
+    pub async fn write(&self) -> StoreResult<WriteTx> {
+        Ok(WriteTx {
+            tx: self.write.begin_with("BEGIN IMMEDIATE").await?,
+        })
+    }
+
+    /// A user's own timezone, if set.
+    pub async fn user_timezone(&self, user: UserId) -> StoreResult<Option<Tz>> {
+        mentors::user_timezone(&mut *self.read.acquire().await?, user).await
+    }
+
+    /// A mentor with their schedule (overrides from `since` on) and settings.
+    pub async fn mentor(&self, user: UserId, since: NaiveDate) -> StoreResult<Option<Mentor>> {
+        mentors::mentor(&mut *self.read.acquire().await?, user, since).await
+    }
+
+    /// Override notes of a mentor from `since` on, by date.
+    pub async fn override_notes(
+        &self,
+        user: UserId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, String)>> {
+        mentors::override_notes(&mut *self.read.acquire().await?, user, since).await
+    }
+
+    /// One booking.
+    pub async fn booking(&self, id: &BookingId) -> StoreResult<Option<Booking>> {
+        bookings::booking(&mut *self.read.acquire().await?, id).await
+    }
+
+    /// A user's bookings, filtered.
+    pub async fn bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>> {
+        bookings::list(&mut *self.read.acquire().await?, query).await
+    }
+
+    /// The earlier times of a rescheduled booking, oldest first.
+    pub async fn booking_history(&self, id: &BookingId) -> StoreResult<Vec<PastTime>> {
+        bookings::history(&mut *self.read.acquire().await?, id).await
+    }
+
+    /// A user's busy time: active bookings as mentor or mentee overlapping `span`.
+    pub async fn busy(&self, user: UserId, span: Interval) -> StoreResult<Vec<Interval>> {
+        bookings::busy(&mut *self.read.acquire().await?, user, span, None).await
+    }
+
+    /// Starts of a mentor's active bookings (as mentor) inside `span`.
+    pub async fn booked_starts(
+        &self,
+        mentor: UserId,
+        span: Interval,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        bookings::booked_starts(&mut *self.read.acquire().await?, mentor, span, None).await
+    }
+
+    /// Jobs, for inspection (tests, admin tools): every job about `booking`.
+    pub async fn jobs_for_booking(&self, booking: &BookingId) -> StoreResult<Vec<Job>> {
+        jobs::for_booking(&mut *self.read.acquire().await?, booking).await
+    }
+
+    /// Claims up to `limit` due jobs for `owner` until `lease_until`. A job whose lease
+    /// expired (its worker died) is due again.
+    pub async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let mut tx = self.write().await?;
+        let claimed = jobs::claim(&mut tx.tx, owner, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Marks a claimed job done; false when `owner` no longer holds its lease.
+    pub async fn complete_job(&self, id: i64, owner: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        jobs::finish(&self.write, id, owner, now, None).await
+    }
+
+    /// Marks a claimed job failed for good, keeping `error`.
+    pub async fn fail_job(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<bool> {
+        jobs::finish(&self.write, id, owner, now, Some(error)).await
+    }
+
+    /// Releases a claimed job to run again at `run_after`, keeping `error`.
+    pub async fn retry_job(
+        &self,
+        id: i64,
+        owner: &str,
+        run_after: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<bool> {
+        jobs::retry(&self.write, id, owner, run_after, error).await
+    }
+}
+
+/// A write transaction (`BEGIN IMMEDIATE`). Dropped without [`WriteTx::commit`], it rolls
+/// back.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl WriteTx {
+    /// Commits every change.
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    /// A user's own timezone, if set.
+    pub async fn user_timezone(&mut self, user: UserId) -> StoreResult<Option<Tz>> {
+        mentors::user_timezone(&mut self.tx, user).await
+    }
+
+    /// Sets a user's own timezone.
+    pub async fn set_user_timezone(&mut self, user: UserId, tz: Tz) -> StoreResult<()> {
+        mentors::set_user_timezone(&mut self.tx, user, tz).await
+    }
+
+    /// A mentor with their schedule (overrides from `since` on) and settings.
+    pub async fn mentor(&mut self, user: UserId, since: NaiveDate) -> StoreResult<Option<Mentor>> {
+        mentors::mentor(&mut self.tx, user, since).await
+    }
+
+    /// Makes `mentor` a mentor, or replaces their zone, weekly ranges and settings; the
+    /// overrides are left alone.
+    pub async fn save_mentor(&mut self, mentor: &Mentor, now: DateTime<Utc>) -> StoreResult<()> {
+        mentors::save_mentor(&mut self.tx, mentor, now).await
+    }
+
+    /// Sets (or replaces) one date override.
+    pub async fn put_override(
+        &mut self,
+        mentor: UserId,
+        date: NaiveDate,
+        ranges: &[crate::scheduling::hours::LocalRange],
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        mentors::put_override(&mut self.tx, mentor, date, ranges, note, now).await
+    }
+
+    /// Removes one date override; false when there was none.
+    pub async fn delete_override(&mut self, mentor: UserId, date: NaiveDate) -> StoreResult<bool> {
+        mentors::delete_override(&mut self.tx, mentor, date).await
+    }
+
+    /// One booking.
+    pub async fn booking(&mut self, id: &BookingId) -> StoreResult<Option<Booking>> {
+        bookings::booking(&mut self.tx, id).await
+    }
+
+    /// A user's bookings, filtered.
+    pub async fn bookings(&mut self, query: &BookingQuery) -> StoreResult<Vec<Booking>> {
+        bookings::list(&mut self.tx, query).await
+    }
+
+    /// A user's busy time overlapping `span`, leaving out `except`.
+    pub async fn busy(
+        &mut self,
+        user: UserId,
+        span: Interval,
+        except: Option<&BookingId>,
+    ) -> StoreResult<Vec<Interval>> {
+        bookings::busy(&mut self.tx, user, span, except).await
+    }
+
+    /// Starts of a mentor's active bookings (as mentor) inside `span`, leaving out `except`.
+    pub async fn booked_starts(
+        &mut self,
+        mentor: UserId,
+        span: Interval,
+        except: Option<&BookingId>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        bookings::booked_starts(&mut self.tx, mentor, span, except).await
+    }
+
+    /// Active bookings of `mentee` with `mentor` that have not ended at `now`, leaving out
+    /// `except`.
+    pub async fn count_upcoming_between(
+        &mut self,
+        mentor: UserId,
+        mentee: UserId,
+        now: DateTime<Utc>,
+        except: Option<&BookingId>,
+    ) -> StoreResult<u32> {
+        bookings::count_upcoming_between(&mut self.tx, mentor, mentee, now, except).await
+    }
+
+    /// Inserts a booking. [`StoreError::Overlap`] when it would overlap an active booking of
+    /// either person; [`StoreError::DuplicateId`] when the id is taken.
+    pub async fn insert_booking(&mut self, booking: &NewBooking) -> StoreResult<()> {
+        bookings::insert(&mut self.tx, booking).await
+    }
+
+    /// Cancels an active booking.
+    pub async fn cancel_booking(
+        &mut self,
+        id: &BookingId,
+        by: UserId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bookings::cancel(&mut self.tx, id, by, reason, now).await
+    }
+
+    /// Moves an active booking to `to`, recording its old time in the history.
+    pub async fn move_booking(
+        &mut self,
+        id: &BookingId,
+        to: Interval,
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bookings::move_to(&mut self.tx, id, to, by, now).await
+    }
+
+    /// Queues a job, to run once this transaction commits.
+    pub async fn enqueue(&mut self, job: &NewJob) -> StoreResult<i64> {
+        jobs::enqueue(&mut self.tx, job).await
+    }
+}
+
+/// Seconds since the epoch, as stored.
+fn to_secs(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp()
+}
+
+/// Reads stored seconds back.
+fn from_secs(secs: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| StoreError::Corrupt(format!("instant {secs}")))
+}
+
+/// User ids are Discord snowflakes, below 2^63: stored as INTEGER.
+fn user_param(user: UserId) -> i64 {
+    user.0 as i64
+}
+
+fn user_from(value: i64) -> UserId {
+    UserId(value as u64)
+}
