@@ -1,0 +1,199 @@
+//! Settings: read from a list of variables (the process environment plus `.env`, merged by
+//! `main`), validated all at once, with one clear message naming the variable at fault.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::store::StoreOptions;
+
+/// A secret value: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Everything the application needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DISCORD_TOKEN`: the bot token.
+    pub discord_token: Secret,
+    /// `DATABASE_URL`: the SQLite file.
+    pub database: StoreOptions,
+    /// `DISCORD_GUILD_ID`: register commands in this guild only.
+    pub guild_id: Option<u64>,
+    /// `DISCORD_API_BASE`: send Discord REST here instead of discord.com.
+    pub discord_api_base: Option<String>,
+    /// `RUST_LOG`: the tracing filter.
+    pub log_filter: String,
+}
+
+/// A setting that is missing or malformed; its `Display` is the one line shown at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The variable at fault.
+    pub variable: &'static str,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+fn error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Reads settings from `vars` (name -> value). Empty values count as unset.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let token = get("DISCORD_TOKEN").ok_or_else(|| {
+            error(
+                "DISCORD_TOKEN",
+                "not set. Create a bot at https://discord.com/developers/applications (Bot -> Reset Token) and put `DISCORD_TOKEN=...` in .env",
+            )
+        })?;
+        if token.chars().any(char::is_whitespace) || token.len() < 20 {
+            return Err(error(
+                "DISCORD_TOKEN",
+                "does not look like a bot token (copy it again from the Bot page of your application)",
+            ));
+        }
+
+        let url = get("DATABASE_URL").unwrap_or("sqlite://mentorbot.db");
+        let database = StoreOptions::from_url(url).map_err(|p| error("DATABASE_URL", p))?;
+
+        let guild_id = get("DISCORD_GUILD_ID")
+            .map(|v| {
+                v.parse::<u64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                    error(
+                        "DISCORD_GUILD_ID",
+                        format!("`{v}` is not a server id (a number; right-click the server with Developer Mode on -> Copy Server ID)"),
+                    )
+                })
+            })
+            .transpose()?;
+
+        let discord_api_base = get("DISCORD_API_BASE")
+            .map(|v| {
+                let base = v.trim_end_matches('/');
+                if base.starts_with("http://") || base.starts_with("https://") {
+                    Ok(base.to_owned())
+                } else {
+                    Err(error(
+                        "DISCORD_API_BASE",
+                        format!("`{v}` is not an http(s) URL, e.g. `http://127.0.0.1:9000`"),
+                    ))
+                }
+            })
+            .transpose()?;
+
+        let log_filter = get("RUST_LOG").unwrap_or("info").to_owned();
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(error(
+                "RUST_LOG",
+                format!(
+                    "`{log_filter}` is not a log filter, e.g. `info` or `mentorbot=debug,info`"
+                ),
+            ));
+        }
+
+        Ok(Settings {
+            discord_token: Secret::new(token),
+            database,
+            guild_id,
+            discord_api_base,
+            log_filter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_token() {
+        let s = Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN)])).unwrap();
+        assert_eq!(s.database.path.to_str(), Some("mentorbot.db"));
+        assert_eq!(s.guild_id, None);
+        assert_eq!(s.log_filter, "info");
+        assert_eq!(s.discord_token.expose(), TOKEN);
+    }
+
+    #[test]
+    fn a_missing_token_names_the_variable_and_how_to_get_one() {
+        let e = Settings::from_vars(&vars(&[])).unwrap_err();
+        assert_eq!(e.variable, "DISCORD_TOKEN");
+        assert!(
+            e.to_string()
+                .contains("discord.com/developers/applications")
+        );
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("DISCORD_GUILD_ID", "my-server"),
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("DISCORD_API_BASE", "127.0.0.1:9000"),
+            ("RUST_LOG", "info,[[["),
+        ] {
+            let e =
+                Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN), (name, value)])).unwrap_err();
+            assert_eq!(e.variable, name, "{e}");
+        }
+        let e = Settings::from_vars(&vars(&[("DISCORD_TOKEN", "short")])).unwrap_err();
+        assert_eq!(e.variable, "DISCORD_TOKEN");
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let s = Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN)])).unwrap();
+        assert!(!format!("{s:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn database_urls_accept_the_usual_spellings() {
+        for (url, path) in [
+            ("sqlite://data/bot.db", "data/bot.db"),
+            ("sqlite:bot.db", "bot.db"),
+            (
+                "sqlite:///var/lib/mentorbot/bot.db?mode=rwc",
+                "/var/lib/mentorbot/bot.db",
+            ),
+            ("bot.db", "bot.db"),
+        ] {
+            let s = Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN), ("DATABASE_URL", url)]))
+                .unwrap();
+            assert_eq!(s.database.path.to_str(), Some(path));
+        }
+    }
+}

@@ -1,1 +1,61 @@
-fn main() {}
+//! The `mentorbot` binary: reads the environment (and `.env`), sets up logging and calls
+//! [`mentorbot::app::run`]. Nothing else reads the environment.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use mentorbot::config::Settings;
+
+fn main() -> ExitCode {
+    let vars = match environment() {
+        Ok(vars) => vars,
+        Err(line) => {
+            eprintln!("mentorbot: {line}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_vars(&vars) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("mentorbot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log_filter))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("mentorbot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(mentorbot::app::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The process environment over `.env` (the environment wins, as with docker and systemd).
+fn environment() -> Result<HashMap<String, String>, String> {
+    let mut vars = HashMap::new();
+    match dotenvy::from_path_iter(".env") {
+        Ok(iter) => {
+            for item in iter {
+                let (key, value) = item.map_err(|e| format!(".env: {e}"))?;
+                vars.insert(key, value);
+            }
+        }
+        Err(e) if e.not_found() => {}
+        Err(e) => return Err(format!(".env: {e}")),
+    }
+    vars.extend(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    );
+    Ok(vars)
+}

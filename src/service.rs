@@ -1,0 +1,961 @@
+//! The use cases the front ends call: load from the store, decide with the pure core,
+//! write back in one transaction (queueing side effects as jobs). Every function takes
+//! `now`, so tests and the picker see one consistent instant.
+//!
+//! Errors are typed: every [`ServiceError`] variant but `Internal` is something to tell the
+//! user (its `Display` is the message, with a valid example where one helps); `Internal`
+//! carries the cause chain for the log.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::{Booking, Mentor, MentorSettings, Notice, Override, RoleFilter};
+use crate::scheduling::booking::{
+    BookingId, BookingRequest, Rejection, UserId, check_booking, check_cancel, check_reschedule,
+};
+use crate::scheduling::hours::{Days, LocalRange};
+use crate::scheduling::interval::Interval;
+use crate::scheduling::local_time::{end_instant, local_date, start_instant};
+use crate::scheduling::parse::{
+    ParseError, parse_date, parse_days, parse_override_hours, parse_timezone, parse_weekly_hours,
+};
+use crate::scheduling::slots::{SlotInputs, free_slots};
+use crate::store::{BookingQuery, NewBooking, NewJob, Store, StoreError, WriteTx};
+
+/// Days ahead an override may be set.
+pub const OVERRIDE_MAX_DAYS: i64 = 365;
+/// Longest cancellation reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+/// Longest override note, in characters.
+pub const MAX_NOTE_CHARS: usize = 200;
+/// Longest display name kept on a booking, in characters.
+const MAX_NAME_CHARS: usize = 100;
+/// Attempts at drawing a free booking id (30 random bits each).
+const ID_ATTEMPTS: usize = 8;
+
+/// Everything that can go wrong in a use case.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A typed text could not be read.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A booking rule refused the action.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The user has no mentor schedule yet.
+    #[error(
+        "You don't have any availability yet. Start with `/availability set days:mon-fri hours:09:00-17:00 timezone:Europe/Berlin`."
+    )]
+    NotAMentorYet,
+    /// The person asked about has no schedule.
+    #[error(
+        "That person hasn't set any availability, so they can't be booked. Mentors start with `/availability set`."
+    )]
+    NotAMentor,
+    /// A first schedule needs a zone.
+    #[error(
+        "Your availability needs a timezone: add `timezone:` (e.g. `/availability set days:mon-fri hours:09:00-17:00 timezone:Europe/Berlin`) or set yours with `/timezone set zone:Europe/Berlin`."
+    )]
+    NeedTimezone,
+    /// A range cannot hold one session.
+    #[error(
+        "`{range}` is shorter than one session ({session} minutes). Use a longer range, e.g. `09:00-12:00`, or shorten sessions with `/availability settings session_minutes:`."
+    )]
+    RangeShorterThanSession {
+        /// The range as typed back.
+        range: String,
+        /// The session length.
+        session: u16,
+    },
+    /// A date before today.
+    #[error("`{date}` is in the past. Use today or a later date, e.g. `{example}`.")]
+    DateInPast {
+        /// The date.
+        date: NaiveDate,
+        /// A valid date.
+        example: NaiveDate,
+    },
+    /// A date too far ahead.
+    #[error("`{date}` is more than {max_days} days ahead. Use a date up to `{last}`.")]
+    DateTooFar {
+        /// The date.
+        date: NaiveDate,
+        /// The limit.
+        max_days: i64,
+        /// The last allowed date.
+        last: NaiveDate,
+    },
+    /// No override on that date.
+    #[error("You have no override on `{0}`. `/override list` shows yours.")]
+    NoOverride(NaiveDate),
+    /// A setting outside its range.
+    #[error("`{name}` must be between {min} and {max}, not {value}.")]
+    SettingOutOfRange {
+        /// The option's name.
+        name: &'static str,
+        /// Its lowest value.
+        min: u16,
+        /// Its highest value.
+        max: u16,
+        /// What was given.
+        value: i64,
+    },
+    /// Free text too long.
+    #[error("The {what} is too long ({len} characters); keep it under {max}.")]
+    TextTooLong {
+        /// What text.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A booking id that cannot be one.
+    #[error("`{0}` is not a booking id. Ids look like `K7Q2MD`; `/bookings` lists yours.")]
+    BadBookingId(String),
+    /// Anything unexpected; logged with its cause chain, shown only as a reference code.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    /// True when the message is for the user (everything but [`ServiceError::Internal`]).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, ServiceError::Internal(_))
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        ServiceError::Internal(anyhow::Error::new(error))
+    }
+}
+
+/// Result of use cases.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// What `/availability set` changed.
+#[derive(Debug, Clone)]
+pub struct AvailabilityChange {
+    /// The mentor after the change.
+    pub mentor: Mentor,
+    /// This call made the user a mentor.
+    pub became_mentor: bool,
+    /// Overlapping or touching ranges were merged.
+    pub merged: bool,
+    /// The schedule moved from this zone to the new one (wall times kept).
+    pub moved_from: Option<Tz>,
+    /// Upcoming bookings as mentor (they stay where they are when the zone moves).
+    pub upcoming: Vec<Booking>,
+}
+
+/// What `/availability show` shows.
+#[derive(Debug, Clone)]
+pub struct AvailabilityView {
+    /// Schedule and settings.
+    pub mentor: Mentor,
+    /// Overrides from today (mentor's zone) on.
+    pub overrides: Vec<Override>,
+}
+
+/// What `/override add` did.
+#[derive(Debug, Clone)]
+pub struct OverrideAdded {
+    /// The override.
+    pub added: Override,
+    /// It replaced an earlier override of that date.
+    pub replaced: bool,
+    /// Ranges were merged.
+    pub merged: bool,
+    /// Active bookings on that date (they stay).
+    pub bookings: Vec<Booking>,
+}
+
+/// Changes for `/availability settings`; `None` leaves a setting unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    /// 15–240.
+    pub session_minutes: Option<i64>,
+    /// 0–120.
+    pub buffer_minutes: Option<i64>,
+    /// 0–168.
+    pub min_notice_hours: Option<i64>,
+    /// 1–365.
+    pub horizon_days: Option<i64>,
+    /// 0–50, 0 = no cap.
+    pub max_per_day: Option<i64>,
+    /// 0–20, 0 = no cap.
+    pub max_per_mentee: Option<i64>,
+}
+
+/// A mentor's free slots as one viewer sees them: one local day, and the days around it
+/// that have slots.
+#[derive(Debug, Clone)]
+pub struct DaySlots {
+    /// The zone the day is in: the viewer's, or the mentor's if the viewer set none.
+    pub tz: Tz,
+    /// True when `tz` is the viewer's own zone.
+    pub viewer_zone: bool,
+    /// The day shown.
+    pub date: NaiveDate,
+    /// Its free slots, soonest first.
+    pub slots: Vec<Interval>,
+    /// The nearest earlier day with slots.
+    pub previous: Option<NaiveDate>,
+    /// The nearest later day with slots.
+    pub next: Option<NaiveDate>,
+    /// Every day with slots and how many (for date autocomplete), soonest first.
+    pub days: Vec<(NaiveDate, usize)>,
+}
+
+/// A booking request from the picker.
+#[derive(Debug, Clone)]
+pub struct BookRequest {
+    /// Who offers the session.
+    pub mentor: UserId,
+    /// Who books it.
+    pub mentee: UserId,
+    /// The mentor's display name.
+    pub mentor_name: String,
+    /// The mentee's display name.
+    pub mentee_name: String,
+    /// The chosen start.
+    pub start: DateTime<Utc>,
+}
+
+/// The use cases, over one store.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Store,
+}
+
+/// Overrides are kept from a few days back so that tails of past-midnight ranges and
+/// zone edges near "today" see them.
+fn override_horizon(now: DateTime<Utc>) -> NaiveDate {
+    (now - Duration::days(3)).date_naive()
+}
+
+fn trimmed_name(name: &str) -> String {
+    name.trim().chars().take(MAX_NAME_CHARS).collect()
+}
+
+fn check_text(text: Option<&str>, what: &'static str, max: usize) -> ServiceResult<Option<String>> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let len = text.chars().count();
+    if len > max {
+        return Err(ServiceError::TextTooLong { what, len, max });
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn check_setting(
+    value: Option<i64>,
+    name: &'static str,
+    min: u16,
+    max: u16,
+    current: u16,
+) -> ServiceResult<u16> {
+    match value {
+        None => Ok(current),
+        Some(v) if (i64::from(min)..=i64::from(max)).contains(&v) => Ok(v as u16),
+        Some(v) => Err(ServiceError::SettingOutOfRange {
+            name,
+            min,
+            max,
+            value: v,
+        }),
+    }
+}
+
+fn check_session_fits(ranges: &[LocalRange], session: u16) -> ServiceResult<()> {
+    match ranges.iter().find(|r| r.minutes() < session) {
+        Some(r) => Err(ServiceError::RangeShorterThanSession {
+            range: r.to_string(),
+            session,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The UTC span of local `date` in `tz`.
+fn day_span(tz: Tz, date: NaiveDate) -> Option<Interval> {
+    Interval::new(start_instant(tz, date, 0)?, end_instant(tz, date, 24 * 60)?)
+}
+
+fn parse_booking_id(text: &str) -> ServiceResult<BookingId> {
+    BookingId::parse(text).ok_or_else(|| {
+        ServiceError::BadBookingId(
+            text.trim()
+                .chars()
+                .take(20)
+                .collect::<String>()
+                .replace('`', "'"),
+        )
+    })
+}
+
+fn dm_job(notice: Notice, booking: &BookingId, now: DateTime<Utc>) -> ServiceResult<NewJob> {
+    Ok(NewJob {
+        kind: Notice::JOB_KIND.to_owned(),
+        booking: Some(booking.clone()),
+        payload: serde_json::to_value(&notice).map_err(anyhow::Error::new)?,
+        run_after: now,
+        now,
+    })
+}
+
+/// The mentor-side facts a booking at `start` is checked against, read inside `tx`.
+struct CommitFacts {
+    mentor_busy: Vec<Interval>,
+    booked_starts: Vec<DateTime<Utc>>,
+    mentee_busy: Vec<Interval>,
+    with_mentor: u32,
+}
+
+impl CommitFacts {
+    async fn load(
+        tx: &mut WriteTx,
+        mentor: UserId,
+        mentee: UserId,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+        except: Option<&BookingId>,
+    ) -> ServiceResult<CommitFacts> {
+        // Wide enough for the slot, every buffer and the mentor's local day around it.
+        let around = Interval::new(start - Duration::days(2), start + Duration::days(2))
+            .ok_or_else(|| anyhow::anyhow!("no span around {start}"))?;
+        Ok(CommitFacts {
+            mentor_busy: tx.busy(mentor, around, except).await?,
+            booked_starts: tx.booked_starts(mentor, around, except).await?,
+            mentee_busy: tx.busy(mentee, around, except).await?,
+            with_mentor: tx
+                .count_upcoming_between(mentor, mentee, now, except)
+                .await?,
+        })
+    }
+
+    fn request<'a>(
+        &'a self,
+        mentor: &'a Mentor,
+        mentee: UserId,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+        policy: &'a crate::scheduling::slots::SlotPolicy,
+    ) -> BookingRequest<'a> {
+        BookingRequest {
+            mentor: mentor.user,
+            mentee,
+            start,
+            slots: SlotInputs {
+                schedule: &mentor.schedule,
+                policy,
+                busy: &self.mentor_busy,
+                external_busy: &[],
+                booked_starts: &self.booked_starts,
+                now,
+            },
+            mentee_busy: &self.mentee_busy,
+            mentee_active_with_mentor: self.with_mentor,
+            max_per_mentee: mentor.settings.mentee_cap(),
+        }
+    }
+}
+
+impl Service {
+    /// The use cases over `store`.
+    pub fn new(store: Store) -> Service {
+        Service { store }
+    }
+
+    /// The store (for the job worker and health checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// `/timezone set`.
+    pub async fn set_timezone(&self, user: UserId, zone: &str) -> ServiceResult<Tz> {
+        let tz = parse_timezone(zone)?;
+        let mut tx = self.store.write().await?;
+        tx.set_user_timezone(user, tz).await?;
+        tx.commit().await?;
+        Ok(tz)
+    }
+
+    /// `/timezone show`: the user's zone, if set.
+    pub async fn timezone(&self, user: UserId) -> ServiceResult<Option<Tz>> {
+        Ok(self.store.user_timezone(user).await?)
+    }
+
+    /// `/availability set`: replaces the ranges of `days`; makes the user a mentor on first
+    /// use; a `zone` moves the whole schedule to it, keeping wall times.
+    pub async fn set_availability(
+        &self,
+        user: UserId,
+        days: &str,
+        hours: &str,
+        zone: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<AvailabilityChange> {
+        let days: Days = parse_days(days)?;
+        let hours = parse_weekly_hours(hours)?;
+        let zone = zone
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+            .map(parse_timezone)
+            .transpose()?;
+
+        let mut tx = self.store.write().await?;
+        let existing = tx.mentor(user, override_horizon(now)).await?;
+        let became_mentor = existing.is_none();
+        let mut mentor = match existing {
+            Some(mentor) => mentor,
+            None => {
+                let tz = match zone {
+                    Some(tz) => tz,
+                    None => tx
+                        .user_timezone(user)
+                        .await?
+                        .ok_or(ServiceError::NeedTimezone)?,
+                };
+                Mentor {
+                    user,
+                    schedule: crate::scheduling::availability::Schedule::new(tz),
+                    settings: MentorSettings::default(),
+                }
+            }
+        };
+        check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
+        let old_tz = mentor.schedule.tz();
+        let moved_from = zone
+            .filter(|tz| *tz != old_tz && !became_mentor)
+            .map(|_| old_tz);
+        if let Some(tz) = zone {
+            mentor.schedule = mentor.schedule.with_tz(tz);
+        }
+        mentor.schedule.set_weekly(days, &hours.ranges);
+        tx.save_mentor(&mentor, now).await?;
+        let upcoming = tx.bookings(&upcoming_as_mentor(user, now)).await?;
+        tx.commit().await?;
+        Ok(AvailabilityChange {
+            mentor,
+            became_mentor,
+            merged: hours.merged,
+            moved_from,
+            upcoming,
+        })
+    }
+
+    /// `/availability show` for `mentor`.
+    pub async fn availability(
+        &self,
+        mentor: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<AvailabilityView> {
+        let found = self.store.mentor(mentor, override_horizon(now)).await?;
+        let mentor = found.ok_or(ServiceError::NotAMentor)?;
+        let overrides = self.upcoming_overrides(&mentor, now).await?;
+        Ok(AvailabilityView { mentor, overrides })
+    }
+
+    /// `/availability clear`: removes weekly ranges; returns the upcoming bookings, which stay.
+    pub async fn clear_availability(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Booking>> {
+        let mut tx = self.store.write().await?;
+        let mut mentor = tx
+            .mentor(user, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentorYet)?;
+        mentor.schedule.clear_weekly();
+        tx.save_mentor(&mentor, now).await?;
+        let upcoming = tx.bookings(&upcoming_as_mentor(user, now)).await?;
+        tx.commit().await?;
+        Ok(upcoming)
+    }
+
+    /// `/availability settings`: options left out stay unchanged.
+    pub async fn update_settings(
+        &self,
+        user: UserId,
+        patch: SettingsPatch,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<MentorSettings> {
+        let mut tx = self.store.write().await?;
+        let mut mentor = tx
+            .mentor(user, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentorYet)?;
+        let s = mentor.settings;
+        mentor.settings = MentorSettings {
+            session_minutes: check_setting(
+                patch.session_minutes,
+                "session_minutes",
+                15,
+                240,
+                s.session_minutes,
+            )?,
+            buffer_minutes: check_setting(
+                patch.buffer_minutes,
+                "buffer_minutes",
+                0,
+                120,
+                s.buffer_minutes,
+            )?,
+            min_notice_hours: check_setting(
+                patch.min_notice_hours,
+                "min_notice_hours",
+                0,
+                168,
+                s.min_notice_hours,
+            )?,
+            horizon_days: check_setting(
+                patch.horizon_days,
+                "horizon_days",
+                1,
+                365,
+                s.horizon_days,
+            )?,
+            max_per_day: check_setting(patch.max_per_day, "max_per_day", 0, 50, s.max_per_day)?,
+            max_per_mentee: check_setting(
+                patch.max_per_mentee,
+                "max_per_mentee",
+                0,
+                20,
+                s.max_per_mentee,
+            )?,
+        };
+        tx.save_mentor(&mentor, now).await?;
+        tx.commit().await?;
+        Ok(mentor.settings)
+    }
+
+    /// `/override add`: `date` (mentor's zone) uses exactly `hours` (default `off`).
+    pub async fn add_override(
+        &self,
+        user: UserId,
+        date: &str,
+        hours: Option<&str>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<OverrideAdded> {
+        let note = check_text(note, "note", MAX_NOTE_CHARS)?;
+        let hours = parse_override_hours(
+            hours
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .unwrap_or("off"),
+        )?;
+        let mut tx = self.store.write().await?;
+        let mentor = tx
+            .mentor(user, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentorYet)?;
+        let tz = mentor.schedule.tz();
+        let date = check_override_date(parse_date(date, local_date(tz, now))?, tz, now)?;
+        check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
+        let replaced = mentor.schedule.override_on(date).is_some();
+        tx.put_override(user, date, &hours.ranges, note.as_deref(), now)
+            .await?;
+        let bookings = match day_span(tz, date) {
+            Some(span) => tx
+                .bookings(&upcoming_as_mentor(user, now))
+                .await?
+                .into_iter()
+                .filter(|b| span.contains_instant(b.interval.start()))
+                .collect(),
+            None => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok(OverrideAdded {
+            added: Override {
+                date,
+                ranges: hours.ranges,
+                note,
+            },
+            replaced,
+            merged: hours.merged,
+            bookings,
+        })
+    }
+
+    /// `/override list`: overrides from today (mentor's zone) on.
+    pub async fn overrides(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Override>> {
+        let mentor = self
+            .store
+            .mentor(user, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentorYet)?;
+        self.upcoming_overrides(&mentor, now).await
+    }
+
+    /// `/override remove`.
+    pub async fn remove_override(
+        &self,
+        user: UserId,
+        date: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<NaiveDate> {
+        let mut tx = self.store.write().await?;
+        let mentor = tx
+            .mentor(user, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentorYet)?;
+        let date = parse_date(date, local_date(mentor.schedule.tz(), now))?;
+        if !tx.delete_override(user, date).await? {
+            return Err(ServiceError::NoOverride(date));
+        }
+        tx.commit().await?;
+        Ok(date)
+    }
+
+    async fn upcoming_overrides(
+        &self,
+        mentor: &Mentor,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Override>> {
+        let today = local_date(mentor.schedule.tz(), now);
+        let notes = self.store.override_notes(mentor.user, today).await?;
+        Ok(mentor
+            .schedule
+            .overrides()
+            .filter(|(date, _)| *date >= today)
+            .map(|(date, ranges)| Override {
+                date,
+                ranges: ranges.to_vec(),
+                note: notes
+                    .iter()
+                    .find(|(d, _)| *d == date)
+                    .map(|(_, n)| n.clone()),
+            })
+            .collect())
+    }
+
+    /// The booking picker's data: `mentor`'s free slots on local `date` of the viewer (or the
+    /// first day with slots when `date` is `None`). For a reschedule, `moving` is the booking
+    /// being moved: its own time does not block.
+    pub async fn day_slots(
+        &self,
+        mentor: UserId,
+        viewer: UserId,
+        date: Option<NaiveDate>,
+        moving: Option<&BookingId>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<DaySlots> {
+        let mentor = self
+            .store
+            .mentor(mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        let viewer_tz = self.store.user_timezone(viewer).await?;
+        let tz = viewer_tz.unwrap_or(mentor.schedule.tz());
+        let all = self.horizon_slots(&mentor, moving, now).await?;
+
+        let mut days: Vec<(NaiveDate, usize)> = Vec::new();
+        for slot in &all {
+            let day = local_date(tz, slot.start());
+            match days.last_mut() {
+                Some((last, count)) if *last == day => *count += 1,
+                _ => days.push((day, 1)),
+            }
+        }
+        let date = date
+            .or_else(|| days.first().map(|(d, _)| *d))
+            .unwrap_or_else(|| local_date(tz, now));
+        let slots = all
+            .iter()
+            .copied()
+            .filter(|s| local_date(tz, s.start()) == date)
+            .collect();
+        Ok(DaySlots {
+            tz,
+            viewer_zone: viewer_tz.is_some(),
+            date,
+            slots,
+            previous: days.iter().rev().map(|(d, _)| *d).find(|d| *d < date),
+            next: days.iter().map(|(d, _)| *d).find(|d| *d > date),
+            days,
+        })
+    }
+
+    /// Every free slot of `mentor` from now to their horizon.
+    async fn horizon_slots(
+        &self,
+        mentor: &Mentor,
+        moving: Option<&BookingId>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Interval>> {
+        let policy = mentor.settings.policy();
+        let span = Interval::new(now, now + policy.horizon)
+            .ok_or_else(|| anyhow::anyhow!("empty horizon"))?;
+        let wide = span.widened(Duration::days(2));
+        let mut busy = self.store.busy(mentor.user, wide).await?;
+        let mut starts = self.store.booked_starts(mentor.user, wide).await?;
+        let own = match moving {
+            Some(id) => self.store.booking(id).await?,
+            None => None,
+        };
+        if let Some(own) = own {
+            busy.retain(|b| *b != own.interval);
+            starts.retain(|s| *s != own.interval.start());
+        }
+        Ok(free_slots(
+            &SlotInputs {
+                schedule: &mentor.schedule,
+                policy: &policy,
+                busy: &busy,
+                external_busy: &[],
+                booked_starts: &starts,
+                now,
+            },
+            span,
+        ))
+    }
+
+    /// Books a slot. Every rule is re-checked inside one `BEGIN IMMEDIATE` transaction;
+    /// of concurrent overlapping attempts exactly one wins and the others get
+    /// [`Rejection::SlotTaken`]. DMs to both people are queued in the same transaction.
+    pub async fn book(&self, request: &BookRequest, now: DateTime<Utc>) -> ServiceResult<Booking> {
+        if request.mentor == request.mentee {
+            return Err(Rejection::SelfBooking.into());
+        }
+        let mut tx = self.store.write().await?;
+        let mentor = tx
+            .mentor(request.mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        let policy = mentor.settings.policy();
+        let facts = CommitFacts::load(
+            &mut tx,
+            request.mentor,
+            request.mentee,
+            request.start,
+            now,
+            None,
+        )
+        .await?;
+        let interval =
+            check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
+
+        let mut new = NewBooking {
+            id: BookingId::from_random(0),
+            mentor: request.mentor,
+            mentee: request.mentee,
+            mentor_name: trimmed_name(&request.mentor_name),
+            mentee_name: trimmed_name(&request.mentee_name),
+            interval,
+            calendar_status: crate::domain::CalendarStatus::NotConnected,
+            now,
+        };
+        let mut inserted = false;
+        for _ in 0..ID_ATTEMPTS {
+            new.id = BookingId::from_random(
+                getrandom::u32().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?,
+            );
+            match tx.insert_booking(&new).await {
+                Ok(()) => {
+                    inserted = true;
+                    break;
+                }
+                Err(StoreError::DuplicateId) => continue,
+                // The trigger agrees with the checks above; reaching it means a rule the
+                // checks missed, and the answer is still a refusal, not an error.
+                Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        if !inserted {
+            return Err(anyhow::anyhow!("no free booking id after {ID_ATTEMPTS} attempts").into());
+        }
+        let id = new.id.clone();
+        tx.enqueue(&dm_job(
+            Notice::Booked {
+                booking: id.to_string(),
+                recipient: request.mentor.0,
+            },
+            &id,
+            now,
+        )?)
+        .await?;
+        tx.enqueue(&dm_job(
+            Notice::Confirmed {
+                booking: id.to_string(),
+                recipient: request.mentee.0,
+            },
+            &id,
+            now,
+        )?)
+        .await?;
+        let booking = tx
+            .booking(&id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("booking {id} vanished after insert"))?;
+        tx.commit().await?;
+        Ok(booking)
+    }
+
+    /// `/cancel`: the mentor or mentee cancels an active booking that has not ended; the other
+    /// person's DM (with the reason) is queued in the same transaction.
+    pub async fn cancel(
+        &self,
+        actor: UserId,
+        booking: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Booking> {
+        let id = parse_booking_id(booking)?;
+        let reason = check_text(reason, "reason", MAX_REASON_CHARS)?;
+        let mut tx = self.store.write().await?;
+        let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+        check_cancel(&current.facts(), actor, now)?;
+        tx.cancel_booking(&id, actor, reason.as_deref(), now)
+            .await?;
+        let (other, _) = current.other_person(actor);
+        tx.enqueue(&dm_job(
+            Notice::Cancelled {
+                booking: id.to_string(),
+                recipient: other.0,
+                actor: actor.0,
+            },
+            &id,
+            now,
+        )?)
+        .await?;
+        let cancelled = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+        tx.commit().await?;
+        Ok(cancelled)
+    }
+
+    /// The booking `actor` wants to reschedule, checked for being movable now.
+    pub async fn reschedulable(
+        &self,
+        actor: UserId,
+        booking: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Booking> {
+        let id = parse_booking_id(booking)?;
+        let current = self.store.booking(&id).await?.ok_or(Rejection::NotFound)?;
+        check_reschedule(&current.facts(), actor, now)?;
+        Ok(current)
+    }
+
+    /// `/reschedule` confirm: moves the booking (same id) to `start`, checked like a new
+    /// booking except that it may overlap its own old time and does not count itself.
+    pub async fn reschedule(
+        &self,
+        actor: UserId,
+        booking: &str,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Booking> {
+        let id = parse_booking_id(booking)?;
+        let mut tx = self.store.write().await?;
+        let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+        check_reschedule(&current.facts(), actor, now)?;
+        let mentor = tx
+            .mentor(current.mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        let policy = mentor.settings.policy();
+        let facts = CommitFacts::load(
+            &mut tx,
+            current.mentor,
+            current.mentee,
+            start,
+            now,
+            Some(&id),
+        )
+        .await?;
+        let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
+        match tx.move_booking(&id, interval, actor, now).await {
+            Ok(()) => {}
+            Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
+            Err(other) => return Err(other.into()),
+        }
+        let (other, _) = current.other_person(actor);
+        tx.enqueue(&dm_job(
+            Notice::Rescheduled {
+                booking: id.to_string(),
+                recipient: other.0,
+                actor: actor.0,
+                from_start: current.interval.start().timestamp(),
+                from_end: current.interval.end().timestamp(),
+            },
+            &id,
+            now,
+        )?)
+        .await?;
+        let moved = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// `/bookings`: the user's sessions, soonest first (latest first for `past`).
+    pub async fn bookings(
+        &self,
+        user: UserId,
+        role: RoleFilter,
+        past: bool,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> ServiceResult<Vec<Booking>> {
+        Ok(self
+            .store
+            .bookings(&BookingQuery {
+                user,
+                role,
+                past,
+                include_cancelled: past,
+                now,
+                limit,
+            })
+            .await?)
+    }
+
+    /// One booking, if `viewer` is one of its two people (others get not found).
+    pub async fn booking(&self, viewer: UserId, booking: &str) -> ServiceResult<Booking> {
+        let id = parse_booking_id(booking)?;
+        match self.store.booking(&id).await? {
+            Some(b) if b.facts().involves(viewer) => Ok(b),
+            _ => Err(Rejection::NotFound.into()),
+        }
+    }
+}
+
+fn upcoming_as_mentor(user: UserId, now: DateTime<Utc>) -> BookingQuery {
+    BookingQuery {
+        user,
+        role: RoleFilter::Mentor,
+        past: false,
+        include_cancelled: false,
+        now,
+        limit: 1000,
+    }
+}
+
+/// An override date must be today or later (mentor's zone) and at most a year ahead.
+fn check_override_date(date: NaiveDate, tz: Tz, now: DateTime<Utc>) -> ServiceResult<NaiveDate> {
+    let today = local_date(tz, now);
+    if date < today {
+        return Err(ServiceError::DateInPast {
+            date,
+            example: today + Duration::days(1),
+        });
+    }
+    let last = today + Duration::days(OVERRIDE_MAX_DAYS);
+    if date > last {
+        return Err(ServiceError::DateTooFar {
+            date,
+            max_days: OVERRIDE_MAX_DAYS,
+            last,
+        });
+    }
+    Ok(date)
+}

@@ -118,7 +118,11 @@ impl Schedule {
             out.extend(ranges.iter().map(|r| (date, *r)));
             return;
         }
-        out.extend(self.weekly(date.weekday()).iter().map(|r| (date, r.same_day_part())));
+        out.extend(
+            self.weekly(date.weekday())
+                .iter()
+                .map(|r| (date, r.same_day_part())),
+        );
         let Some(previous) = date.pred_opt() else {
             return;
         };
@@ -137,8 +141,8 @@ impl Schedule {
     /// are not clipped to `span`: each keeps its own start, where its slot grid begins.
     pub fn windows(&self, span: Interval) -> Vec<Interval> {
         let tz = self.tz;
-        let Some(first) = local_date(tz, span.start())
-            .checked_sub_signed(Duration::days(LOOK_AROUND_DAYS))
+        let Some(first) =
+            local_date(tz, span.start()).checked_sub_signed(Duration::days(LOOK_AROUND_DAYS))
         else {
             return Vec::new();
         };
@@ -241,7 +245,10 @@ mod tests {
                 iv("2026-11-23T13:00:00Z", "2026-11-23T16:30:00Z"),
             ]
         );
-        assert!(day_windows(&s, d(2026, 11, 22)).is_empty(), "Sunday has no hours");
+        assert!(
+            day_windows(&s, d(2026, 11, 22)).is_empty(),
+            "Sunday has no hours"
+        );
     }
 
     #[test]
@@ -295,7 +302,10 @@ mod tests {
         s.set_weekly(Days::single(Weekday::Mon), &[r((22, 0), (25, 0))]);
         s.set_override(d(2026, 11, 23), &[r((9, 0), (10, 0))]);
         let windows = s.windows(iv("2026-11-23T00:00:00Z", "2026-11-25T00:00:00Z"));
-        assert_eq!(windows, vec![iv("2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z")]);
+        assert_eq!(
+            windows,
+            vec![iv("2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z")]
+        );
     }
 
     #[test]

@@ -131,7 +131,9 @@ pub enum Rejection {
     #[error("You already have a session at that time.")]
     MenteeBusy,
     /// The mentee holds the mentor's `max_per_mentee` active bookings.
-    #[error("You already hold {limit} upcoming session(s) with this mentor, their limit. Cancel one or wait until it has taken place.")]
+    #[error(
+        "You already hold {limit} upcoming session(s) with this mentor, their limit. Cancel one or wait until it has taken place."
+    )]
     MenteeLimit {
         /// The mentor's `max_per_mentee`.
         limit: u32,
@@ -188,12 +190,16 @@ pub fn check_booking(request: &BookingRequest<'_>) -> Result<Interval, Rejection
         });
     }
     let slot = Interval::starting_at(request.start, policy.session).ok_or(Rejection::NotOffered)?;
-    let probe = Interval::starting_at(request.start, Duration::seconds(1)).ok_or(Rejection::NotOffered)?;
+    let probe =
+        Interval::starting_at(request.start, Duration::seconds(1)).ok_or(Rejection::NotOffered)?;
     let offered = |rules| slots_with(&request.slots, probe, rules).first() == Some(&slot);
     if !offered(Rules::GRID_ONLY) {
         return Err(Rejection::NotOffered);
     }
-    if !offered(Rules { busy: true, daily_cap: false }) {
+    if !offered(Rules {
+        busy: true,
+        daily_cap: false,
+    }) {
         return Err(Rejection::SlotTaken);
     }
     if !offered(Rules::ALL) {
@@ -212,7 +218,11 @@ pub fn check_booking(request: &BookingRequest<'_>) -> Result<Interval, Rejection
 }
 
 /// Checks that `actor` may cancel `booking` at `now`.
-pub fn check_cancel(booking: &BookingFacts, actor: UserId, now: DateTime<Utc>) -> Result<(), Rejection> {
+pub fn check_cancel(
+    booking: &BookingFacts,
+    actor: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
     if !booking.involves(actor) {
         return Err(Rejection::NotFound);
     }
@@ -227,7 +237,11 @@ pub fn check_cancel(booking: &BookingFacts, actor: UserId, now: DateTime<Utc>) -
 
 /// Checks that `actor` may move `booking` at `now` (the new time is checked separately,
 /// with [`check_booking`]).
-pub fn check_reschedule(booking: &BookingFacts, actor: UserId, now: DateTime<Utc>) -> Result<(), Rejection> {
+pub fn check_reschedule(
+    booking: &BookingFacts,
+    actor: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), Rejection> {
     check_cancel(booking, actor, now)?;
     if booking.interval.start() <= now {
         return Err(Rejection::Started);
@@ -306,41 +320,71 @@ mod tests {
 
     #[test]
     fn an_offered_slot_can_be_booked() {
-        let slot = Case::new().check(MENTEE, "2026-11-23T09:30:00Z", NOW).unwrap();
+        let slot = Case::new()
+            .check(MENTEE, "2026-11-23T09:30:00Z", NOW)
+            .unwrap();
         assert_eq!(slot, iv("2026-11-23T09:30:00Z", "2026-11-23T10:00:00Z"));
     }
 
     #[test]
     fn booking_yourself_is_refused() {
-        assert_eq!(Case::new().check(MENTOR, "2026-11-23T09:30:00Z", NOW), Err(Rejection::SelfBooking));
+        assert_eq!(
+            Case::new().check(MENTOR, "2026-11-23T09:30:00Z", NOW),
+            Err(Rejection::SelfBooking)
+        );
     }
 
     #[test]
     fn a_start_off_the_grid_or_outside_the_hours_is_not_offered() {
         let case = Case::new();
-        assert_eq!(case.check(MENTEE, "2026-11-23T09:07:00Z", NOW), Err(Rejection::NotOffered));
-        assert_eq!(case.check(MENTEE, "2026-11-23T11:45:00Z", NOW), Err(Rejection::NotOffered));
-        assert_eq!(case.check(MENTEE, "2026-11-22T10:00:00Z", NOW), Err(Rejection::NotOffered));
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T09:07:00Z", NOW),
+            Err(Rejection::NotOffered)
+        );
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T11:45:00Z", NOW),
+            Err(Rejection::NotOffered)
+        );
+        assert_eq!(
+            case.check(MENTEE, "2026-11-22T10:00:00Z", NOW),
+            Err(Rejection::NotOffered)
+        );
     }
 
     #[test]
     fn a_start_inside_min_notice_is_too_soon_even_when_on_the_grid() {
         let r = Case::new().check(MENTEE, "2026-11-23T10:00:00Z", "2026-11-23T08:30:00Z");
-        assert_eq!(r, Err(Rejection::TooSoon { notice: Duration::hours(2) }));
+        assert_eq!(
+            r,
+            Err(Rejection::TooSoon {
+                notice: Duration::hours(2)
+            })
+        );
     }
 
     #[test]
     fn a_start_beyond_the_horizon_is_too_far() {
         let r = Case::new().check(MENTEE, "2027-01-04T10:00:00Z", NOW);
-        assert_eq!(r, Err(Rejection::TooFar { horizon: Duration::days(30) }));
+        assert_eq!(
+            r,
+            Err(Rejection::TooFar {
+                horizon: Duration::days(30)
+            })
+        );
     }
 
     #[test]
     fn any_overlap_with_the_mentors_busy_time_is_taken_not_only_identical_times() {
         let mut case = Case::new();
         case.busy = vec![iv("2026-11-23T09:45:00Z", "2026-11-23T10:45:00Z")];
-        assert_eq!(case.check(MENTEE, "2026-11-23T09:30:00Z", NOW), Err(Rejection::SlotTaken));
-        assert_eq!(case.check(MENTEE, "2026-11-23T10:30:00Z", NOW), Err(Rejection::SlotTaken));
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T09:30:00Z", NOW),
+            Err(Rejection::SlotTaken)
+        );
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T10:30:00Z", NOW),
+            Err(Rejection::SlotTaken)
+        );
         assert!(case.check(MENTEE, "2026-11-23T11:00:00Z", NOW).is_ok());
     }
 
@@ -348,7 +392,10 @@ mod tests {
     fn the_mentees_own_sessions_block_overlapping_times() {
         let mut case = Case::new();
         case.mentee_busy = vec![iv("2026-11-23T09:15:00Z", "2026-11-23T09:45:00Z")];
-        assert_eq!(case.check(MENTEE, "2026-11-23T09:30:00Z", NOW), Err(Rejection::MenteeBusy));
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T09:30:00Z", NOW),
+            Err(Rejection::MenteeBusy)
+        );
     }
 
     #[test]
@@ -357,7 +404,10 @@ mod tests {
         case.policy.max_per_day = Some(1);
         case.booked = vec![utc("2026-11-23T11:00:00Z")];
         case.busy = vec![iv("2026-11-23T11:00:00Z", "2026-11-23T11:30:00Z")];
-        assert_eq!(case.check(MENTEE, "2026-11-23T09:30:00Z", NOW), Err(Rejection::DayFull));
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T09:30:00Z", NOW),
+            Err(Rejection::DayFull)
+        );
         let mut case = Case::new();
         case.max_per_mentee = Some(2);
         case.with_mentor = 2;
@@ -381,7 +431,10 @@ mod tests {
         let b = facts(BookingStatus::Active);
         assert_eq!(check_cancel(&b, MENTOR, utc(NOW)), Ok(()));
         assert_eq!(check_cancel(&b, MENTEE, utc(NOW)), Ok(()));
-        assert_eq!(check_cancel(&b, UserId(3), utc(NOW)), Err(Rejection::NotFound));
+        assert_eq!(
+            check_cancel(&b, UserId(3), utc(NOW)),
+            Err(Rejection::NotFound)
+        );
         assert_eq!(
             check_cancel(&facts(BookingStatus::Cancelled), UserId(3), utc(NOW)),
             Err(Rejection::NotFound)
@@ -395,15 +448,24 @@ mod tests {
             Err(Rejection::AlreadyCancelled)
         );
         let b = facts(BookingStatus::Active);
-        assert_eq!(check_cancel(&b, MENTEE, utc("2026-11-23T09:45:00Z")), Ok(()));
-        assert_eq!(check_cancel(&b, MENTEE, utc("2026-11-23T10:00:00Z")), Err(Rejection::Ended));
+        assert_eq!(
+            check_cancel(&b, MENTEE, utc("2026-11-23T09:45:00Z")),
+            Ok(())
+        );
+        assert_eq!(
+            check_cancel(&b, MENTEE, utc("2026-11-23T10:00:00Z")),
+            Err(Rejection::Ended)
+        );
     }
 
     #[test]
     fn a_started_session_cannot_be_rescheduled() {
         let b = facts(BookingStatus::Active);
         assert_eq!(check_reschedule(&b, MENTOR, utc(NOW)), Ok(()));
-        assert_eq!(check_reschedule(&b, MENTOR, utc("2026-11-23T09:30:00Z")), Err(Rejection::Started));
+        assert_eq!(
+            check_reschedule(&b, MENTOR, utc("2026-11-23T09:30:00Z")),
+            Err(Rejection::Started)
+        );
     }
 
     #[test]

@@ -199,7 +199,8 @@ mod tests {
 
     #[test]
     fn overlapping_and_touching_ranges_merge_and_say_so() {
-        let (merged, changed) = merge_ranges(vec![r(540, 720), r(700, 800), r(800, 900), r(1000, 1100)]);
+        let (merged, changed) =
+            merge_ranges(vec![r(540, 720), r(700, 800), r(800, 900), r(1000, 1100)]);
         assert_eq!(merged, vec![r(540, 900), r(1000, 1100)]);
         assert!(changed);
         let (_, changed) = merge_ranges(vec![r(540, 600), r(660, 720)]);
@@ -217,6 +218,9 @@ mod tests {
     fn a_span_of_days_wraps_past_sunday() {
         let days = Days::span(Weekday::Fri, Weekday::Mon);
         let list: Vec<_> = days.iter().collect();
-        assert_eq!(list, vec![Weekday::Mon, Weekday::Fri, Weekday::Sat, Weekday::Sun]);
+        assert_eq!(
+            list,
+            vec![Weekday::Mon, Weekday::Fri, Weekday::Sat, Weekday::Sun]
+        );
     }
 }

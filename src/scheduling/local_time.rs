@@ -108,8 +108,14 @@ mod tests {
     fn an_ordinary_wall_time_has_one_instant_for_both_policies() {
         let tz = chrono_tz::America::New_York;
         let d = date(2026, 6, 1);
-        assert_eq!(start_instant(tz, d, hm(9, 0)), Some(utc("2026-06-01T13:00:00Z")));
-        assert_eq!(end_instant(tz, d, hm(9, 0)), Some(utc("2026-06-01T13:00:00Z")));
+        assert_eq!(
+            start_instant(tz, d, hm(9, 0)),
+            Some(utc("2026-06-01T13:00:00Z"))
+        );
+        assert_eq!(
+            end_instant(tz, d, hm(9, 0)),
+            Some(utc("2026-06-01T13:00:00Z"))
+        );
     }
 
     #[test]
@@ -117,18 +123,36 @@ mod tests {
         let tz = chrono_tz::America::New_York;
         let d = date(2026, 3, 8);
         // 02:30 does not exist; clocks jump from 02:00 EST to 03:00 EDT = 07:00Z.
-        assert_eq!(start_instant(tz, d, hm(2, 30)), Some(utc("2026-03-08T07:00:00Z")));
-        assert_eq!(end_instant(tz, d, hm(2, 30)), Some(utc("2026-03-08T07:00:00Z")));
-        assert_eq!(start_instant(tz, d, hm(2, 0)), Some(utc("2026-03-08T07:00:00Z")));
-        assert_eq!(start_instant(tz, d, hm(3, 0)), Some(utc("2026-03-08T07:00:00Z")));
+        assert_eq!(
+            start_instant(tz, d, hm(2, 30)),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
+        assert_eq!(
+            end_instant(tz, d, hm(2, 30)),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
+        assert_eq!(
+            start_instant(tz, d, hm(2, 0)),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
+        assert_eq!(
+            start_instant(tz, d, hm(3, 0)),
+            Some(utc("2026-03-08T07:00:00Z"))
+        );
     }
 
     #[test]
     fn a_wall_time_in_the_new_york_fall_fold_has_an_earliest_and_a_latest_instant() {
         let tz = chrono_tz::America::New_York;
         let d = date(2026, 11, 1);
-        assert_eq!(start_instant(tz, d, hm(1, 30)), Some(utc("2026-11-01T05:30:00Z")));
-        assert_eq!(end_instant(tz, d, hm(1, 30)), Some(utc("2026-11-01T06:30:00Z")));
+        assert_eq!(
+            start_instant(tz, d, hm(1, 30)),
+            Some(utc("2026-11-01T05:30:00Z"))
+        );
+        assert_eq!(
+            end_instant(tz, d, hm(1, 30)),
+            Some(utc("2026-11-01T06:30:00Z"))
+        );
     }
 
     #[test]
@@ -136,7 +160,10 @@ mod tests {
         let tz = chrono_tz::Australia::Lord_Howe;
         // 2026-10-04 02:00 LHST (+10:30) -> 02:30 LHDT (+11): 02:15 is in the gap.
         let d = date(2026, 10, 4);
-        assert_eq!(start_instant(tz, d, hm(2, 15)), Some(utc("2026-10-03T15:30:00Z")));
+        assert_eq!(
+            start_instant(tz, d, hm(2, 15)),
+            Some(utc("2026-10-03T15:30:00Z"))
+        );
         // 2026-04-05 02:00 LHDT -> 01:30 LHST: 01:45 happens twice, 30 minutes apart.
         let d = date(2026, 4, 5);
         let first = start_instant(tz, d, hm(1, 45)).unwrap();

@@ -8,6 +8,6 @@ pub mod availability;
 pub mod booking;
 pub mod hours;
 pub mod interval;
-pub mod parse;
 pub mod local_time;
+pub mod parse;
 pub mod slots;

@@ -191,7 +191,10 @@ mod tests {
     }
 
     fn starts(slots: &[Interval]) -> Vec<String> {
-        slots.iter().map(|s| s.start().format("%m-%dT%H:%M").to_string()).collect()
+        slots
+            .iter()
+            .map(|s| s.start().format("%m-%dT%H:%M").to_string())
+            .collect()
     }
 
     fn inputs<'a>(schedule: &'a Schedule, policy: &'a SlotPolicy, now: &str) -> SlotInputs<'a> {
@@ -221,7 +224,14 @@ mod tests {
         );
         assert_eq!(
             starts(&slots),
-            ["11-23T09:00", "11-23T09:30", "11-23T10:00", "11-23T10:30", "11-23T11:00", "11-23T11:30"]
+            [
+                "11-23T09:00",
+                "11-23T09:30",
+                "11-23T10:00",
+                "11-23T10:30",
+                "11-23T11:00",
+                "11-23T11:30"
+            ]
         );
     }
 
@@ -247,7 +257,10 @@ mod tests {
     #[test]
     fn an_override_of_quarter_past_nine_offers_quarter_past_nine() {
         let mut s = weekday_mornings(chrono_tz::Europe::Berlin);
-        s.set_override(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(), &[r((9, 15), (9, 45))]);
+        s.set_override(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            &[r((9, 15), (9, 45))],
+        );
         let p = SlotPolicy::default();
         let slots = free_slots(
             &inputs(&s, &p, "2026-11-20T00:00:00Z"),
@@ -293,7 +306,10 @@ mod tests {
             &inputs(&s, &p, "2026-02-20T00:00:00Z"),
             iv("2026-03-01T00:00:00Z", "2026-03-09T00:00:00Z"),
         );
-        assert_eq!(starts(&slots), ["03-01T18:00", "03-01T18:30", "03-08T17:00", "03-08T17:30"]);
+        assert_eq!(
+            starts(&slots),
+            ["03-01T18:00", "03-01T18:30", "03-08T17:00", "03-08T17:30"]
+        );
     }
 
     #[test]
@@ -367,7 +383,10 @@ mod tests {
             },
             iv("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"),
         );
-        assert_eq!(starts(&slots), ["11-23T10:30", "11-23T11:00", "11-23T11:30"]);
+        assert_eq!(
+            starts(&slots),
+            ["11-23T10:30", "11-23T11:00", "11-23T11:30"]
+        );
     }
 
     #[test]
@@ -387,7 +406,11 @@ mod tests {
             },
             iv("2026-11-23T00:00:00Z", "2026-11-25T00:00:00Z"),
         );
-        assert!(slots.iter().all(|s| s.start() >= utc("2026-11-24T00:00:00Z")));
+        assert!(
+            slots
+                .iter()
+                .all(|s| s.start() >= utc("2026-11-24T00:00:00Z"))
+        );
         assert_eq!(slots.len(), 6);
     }
 }

@@ -66,7 +66,8 @@ struct BookingRow {
     calendar_error: Option<String>,
 }
 
-const COLUMNS: &str = "id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at, status,
+const COLUMNS: &str =
+    "id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at, status,
     created_at, cancelled_at, cancelled_by, cancel_reason, calendar_status, calendar_event_id,
     meet_link, calendar_error";
 
@@ -89,8 +90,8 @@ impl BookingRow {
             }),
             _ => None,
         };
-        let calendar_status =
-            CalendarStatus::from_name(&self.calendar_status).ok_or_else(|| corrupt("calendar status"))?;
+        let calendar_status = CalendarStatus::from_name(&self.calendar_status)
+            .ok_or_else(|| corrupt("calendar status"))?;
         Ok(Booking {
             id,
             mentor: user_from(self.mentor_id),
@@ -144,7 +145,10 @@ pub(super) async fn insert(conn: &mut SqliteConnection, b: &NewBooking) -> Store
     Ok(())
 }
 
-pub(super) async fn booking(conn: &mut SqliteConnection, id: &BookingId) -> StoreResult<Option<Booking>> {
+pub(super) async fn booking(
+    conn: &mut SqliteConnection,
+    id: &BookingId,
+) -> StoreResult<Option<Booking>> {
     let sql = format!("SELECT {COLUMNS} FROM bookings WHERE id = ?");
     let row: Option<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
@@ -153,7 +157,10 @@ pub(super) async fn booking(conn: &mut SqliteConnection, id: &BookingId) -> Stor
     row.map(BookingRow::into_booking).transpose()
 }
 
-pub(super) async fn list(conn: &mut SqliteConnection, q: &BookingQuery) -> StoreResult<Vec<Booking>> {
+pub(super) async fn list(
+    conn: &mut SqliteConnection,
+    q: &BookingQuery,
+) -> StoreResult<Vec<Booking>> {
     let role = match q.role {
         RoleFilter::Both => "(mentor_id = ?1 OR mentee_id = ?1)",
         RoleFilter::Mentor => "mentor_id = ?1",
@@ -181,7 +188,10 @@ pub(super) async fn list(conn: &mut SqliteConnection, q: &BookingQuery) -> Store
     rows.into_iter().map(BookingRow::into_booking).collect()
 }
 
-pub(super) async fn history(conn: &mut SqliteConnection, id: &BookingId) -> StoreResult<Vec<PastTime>> {
+pub(super) async fn history(
+    conn: &mut SqliteConnection,
+    id: &BookingId,
+) -> StoreResult<Vec<PastTime>> {
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT start_at, end_at, moved_at, moved_by FROM booking_history WHERE booking_id = ? ORDER BY seq",
     )

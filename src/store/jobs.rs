@@ -113,7 +113,10 @@ pub(super) async fn claim(
         .bind(i64::from(limit))
         .fetch_all(conn)
         .await?;
-    let mut jobs = rows.into_iter().map(JobRow::into_job).collect::<StoreResult<Vec<_>>>()?;
+    let mut jobs = rows
+        .into_iter()
+        .map(JobRow::into_job)
+        .collect::<StoreResult<Vec<_>>>()?;
     jobs.sort_by_key(|j| (j.run_after, j.id));
     Ok(jobs)
 }
@@ -160,7 +163,10 @@ pub(super) async fn retry(
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn for_booking(conn: &mut SqliteConnection, booking: &BookingId) -> StoreResult<Vec<Job>> {
+pub(super) async fn for_booking(
+    conn: &mut SqliteConnection,
+    booking: &BookingId,
+) -> StoreResult<Vec<Job>> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE booking_id = ? ORDER BY id");
     let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(booking.as_str())

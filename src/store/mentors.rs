@@ -57,15 +57,23 @@ fn small(value: i64, what: &str) -> StoreResult<u16> {
     u16::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
 }
 
-pub(super) async fn user_timezone(conn: &mut SqliteConnection, user: UserId) -> StoreResult<Option<Tz>> {
-    let name: Option<Option<String>> = sqlx::query_scalar("SELECT timezone FROM users WHERE user_id = ?")
-        .bind(user_param(user))
-        .fetch_optional(conn)
-        .await?;
+pub(super) async fn user_timezone(
+    conn: &mut SqliteConnection,
+    user: UserId,
+) -> StoreResult<Option<Tz>> {
+    let name: Option<Option<String>> =
+        sqlx::query_scalar("SELECT timezone FROM users WHERE user_id = ?")
+            .bind(user_param(user))
+            .fetch_optional(conn)
+            .await?;
     name.flatten().map(|n| parse_tz(&n)).transpose()
 }
 
-pub(super) async fn set_user_timezone(conn: &mut SqliteConnection, user: UserId, tz: Tz) -> StoreResult<()> {
+pub(super) async fn set_user_timezone(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    tz: Tz,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO users (user_id, timezone) VALUES (?, ?)
          ON CONFLICT (user_id) DO UPDATE SET timezone = excluded.timezone",
@@ -120,10 +128,8 @@ pub(super) async fn mentor(
     let mut current: Option<(NaiveDate, Vec<LocalRange>)> = None;
     for row in overrides {
         let date = parse_date(&row.date)?;
-        if current.as_ref().is_some_and(|(d, _)| *d != date) {
-            if let Some((d, ranges)) = current.take() {
-                schedule.set_override(d, &ranges);
-            }
+        if let Some((d, ranges)) = current.take_if(|(d, _)| *d != date) {
+            schedule.set_override(d, &ranges);
         }
         let entry = current.get_or_insert_with(|| (date, Vec::new()));
         if let (Some(start), Some(end)) = (row.start_minute, row.end_minute) {
@@ -166,7 +172,11 @@ pub(super) async fn override_notes(
         .collect()
 }
 
-pub(super) async fn save_mentor(conn: &mut SqliteConnection, mentor: &Mentor, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn save_mentor(
+    conn: &mut SqliteConnection,
+    mentor: &Mentor,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let s = &mentor.settings;
     let id = user_param(mentor.user);
     sqlx::query(
@@ -243,7 +253,11 @@ pub(super) async fn put_override(
     Ok(())
 }
 
-pub(super) async fn delete_override(conn: &mut SqliteConnection, mentor: UserId, date: NaiveDate) -> StoreResult<bool> {
+pub(super) async fn delete_override(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    date: NaiveDate,
+) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM overrides WHERE mentor_id = ? AND date = ?")
         .bind(user_param(mentor))
         .bind(date.format("%Y-%m-%d").to_string())

@@ -224,7 +224,12 @@ impl Store {
     }
 
     /// Marks a claimed job done; false when `owner` no longer holds its lease.
-    pub async fn complete_job(&self, id: i64, owner: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn complete_job(
+        &self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         jobs::finish(&self.write, id, owner, now, None).await
     }
 

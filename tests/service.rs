@@ -1,0 +1,767 @@
+//! The use cases end to end over a real SQLite file: availability, overrides, settings,
+//! booking, cancelling, rescheduling, and the typed errors users see.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::{MENTEE, MENTOR, OTHER, request, service, utc};
+use mentorbot::domain::{CalendarStatus, Notice, RoleFilter};
+use mentorbot::scheduling::booking::{BookingStatus, Rejection, UserId};
+use mentorbot::scheduling::parse::ParseError;
+use mentorbot::service::{Service, ServiceError, SettingsPatch};
+
+/// Monday 2026-11-23 08:00 UTC.
+const NOW: &str = "2026-11-23T08:00:00Z";
+
+async fn berlin_mentor(service: &Service) {
+    service
+        .set_availability(
+            MENTOR,
+            "mon-fri",
+            "09:00-12:00",
+            Some("Europe/Berlin"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[tokio::test]
+async fn a_first_schedule_makes_a_mentor_with_default_settings() {
+    let (service, _dir) = service().await;
+    let change = service
+        .set_availability(
+            MENTOR,
+            "mon-fri",
+            "9-12, 11:00-13:00",
+            Some("europe/berlin"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert!(change.became_mentor);
+    assert!(change.merged, "9-12 and 11-13 overlap");
+    assert_eq!(change.mentor.schedule.tz(), chrono_tz::Europe::Berlin);
+    let view = service.availability(MENTOR, utc(NOW)).await.unwrap();
+    assert_eq!(view.mentor.settings.session_minutes, 30);
+    assert_eq!(view.mentor.settings.min_notice_hours, 2);
+    assert_eq!(view.mentor.settings.horizon_days, 30);
+    let monday = view.mentor.schedule.weekly(chrono::Weekday::Mon);
+    assert_eq!(monday.len(), 1);
+    assert_eq!(monday[0].to_string(), "09:00-13:00");
+    assert!(view.mentor.schedule.weekly(chrono::Weekday::Sat).is_empty());
+}
+
+#[tokio::test]
+async fn a_first_schedule_without_any_timezone_asks_for_one_and_changes_nothing() {
+    let (service, _dir) = service().await;
+    let err = service
+        .set_availability(MENTOR, "mon", "09:00-10:00", None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::NeedTimezone));
+    assert!(err.to_string().contains("timezone:Europe/Berlin"));
+    assert!(matches!(
+        service.availability(MENTOR, utc(NOW)).await,
+        Err(ServiceError::NotAMentor)
+    ));
+}
+
+#[tokio::test]
+async fn the_users_own_timezone_is_used_for_a_first_schedule() {
+    let (service, _dir) = service().await;
+    service
+        .set_timezone(MENTOR, "Asia/Kathmandu")
+        .await
+        .unwrap();
+    let change = service
+        .set_availability(MENTOR, "mon", "09:00-10:00", None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(change.mentor.schedule.tz(), chrono_tz::Asia::Kathmandu);
+    assert_eq!(
+        service.timezone(MENTOR).await.unwrap(),
+        Some(chrono_tz::Asia::Kathmandu)
+    );
+}
+
+#[tokio::test]
+async fn a_new_zone_moves_the_schedule_keeping_wall_times_and_bookings_stay() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let change = service
+        .set_availability(
+            MENTOR,
+            "sat",
+            "10:00-11:00",
+            Some("America/New_York"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change.moved_from, Some(chrono_tz::Europe::Berlin));
+    assert_eq!(change.upcoming.len(), 1);
+    assert_eq!(change.upcoming[0].interval, booking.interval);
+    let monday = change.mentor.schedule.weekly(chrono::Weekday::Mon);
+    assert_eq!(monday[0].to_string(), "09:00-12:00");
+    let slots = service
+        .day_slots(MENTOR, MENTOR, Some(date(2026, 11, 30)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(slots.tz, chrono_tz::America::New_York);
+    assert_eq!(slots.slots[0].start(), utc("2026-11-30T14:00:00Z"));
+}
+
+#[tokio::test]
+async fn a_range_shorter_than_one_session_is_refused_with_the_range_named() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let err = service
+        .set_availability(MENTOR, "tue", "09:00-09:20", None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`09:00-09:20`"), "{err}");
+    assert!(err.to_string().contains("30 minutes"), "{err}");
+}
+
+#[tokio::test]
+async fn parse_errors_reach_the_user_unchanged() {
+    let (service, _dir) = service().await;
+    let err = service
+        .set_availability(MENTOR, "mon-", "09:00-10:00", Some("UTC"), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ServiceError::Parse(ParseError::IncompleteDaySpan { .. })
+    ));
+    assert!(err.is_user_error());
+    let err = service
+        .set_timezone(MENTOR, "Mars/Olympus")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Mars/Olympus"));
+}
+
+#[tokio::test]
+async fn settings_change_only_what_is_given_and_reject_out_of_range_values() {
+    let (service, _dir) = service().await;
+    assert!(matches!(
+        service
+            .update_settings(MENTOR, SettingsPatch::default(), utc(NOW))
+            .await,
+        Err(ServiceError::NotAMentorYet)
+    ));
+    berlin_mentor(&service).await;
+    let s = service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                session_minutes: Some(45),
+                max_per_day: Some(3),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.session_minutes, s.buffer_minutes, s.max_per_day),
+        (45, 0, 3)
+    );
+    let err = service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                buffer_minutes: Some(121),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`buffer_minutes` must be between 0 and 120, not 121."
+    );
+    let after = service.availability(MENTOR, utc(NOW)).await.unwrap();
+    assert_eq!(after.mentor.settings.buffer_minutes, 0);
+}
+
+#[tokio::test]
+async fn overrides_replace_a_day_list_upcoming_ones_and_can_be_removed() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booked = service
+        .book(&request(MENTOR, MENTEE, "2026-11-25T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let added = service
+        .add_override(MENTOR, "2026-11-25", None, Some("conference"), utc(NOW))
+        .await
+        .unwrap();
+    assert!(added.added.ranges.is_empty(), "default hours are off");
+    assert_eq!(
+        added.bookings.len(),
+        1,
+        "the reply lists bookings on that date"
+    );
+    assert_eq!(added.bookings[0].id, booked.id);
+    service
+        .add_override(MENTOR, "2026-11-29", Some("09:15-09:45"), None, utc(NOW))
+        .await
+        .unwrap();
+    let list = service.overrides(MENTOR, utc(NOW)).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].note.as_deref(), Some("conference"));
+    // Sunday 09:15 Berlin = 08:15 UTC, on an override of a day without weekly hours.
+    let sunday = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 29)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(sunday.slots.len(), 1);
+    assert_eq!(sunday.slots[0].start(), utc("2026-11-29T08:15:00Z"));
+    let wednesday = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 25)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(wednesday.slots.is_empty());
+
+    assert_eq!(
+        service
+            .remove_override(MENTOR, "2026-11-25", utc(NOW))
+            .await
+            .unwrap(),
+        date(2026, 11, 25)
+    );
+    let err = service
+        .remove_override(MENTOR, "2026-11-25", utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::NoOverride(_)));
+    assert_eq!(service.overrides(MENTOR, utc(NOW)).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn override_dates_in_the_past_or_beyond_a_year_are_refused() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let err = service
+        .add_override(MENTOR, "2026-11-22", None, None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::DateInPast { .. }));
+    assert!(err.to_string().contains("2026-11-22"));
+    let err = service
+        .add_override(MENTOR, "2027-11-24", None, None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::DateTooFar { .. }));
+    assert!(err.to_string().contains("2027-11-23"), "{err}");
+    let err = service
+        .add_override(MENTOR, "2026-02-30", None, None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("2026-02-30"));
+    assert!(
+        service
+            .overrides(MENTOR, utc(NOW))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn booking_a_slot_queues_both_dms_and_removes_the_slot() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let before = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 24)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(before.slots.len(), 6);
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:30:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(booking.status, BookingStatus::Active);
+    assert_eq!(booking.calendar_status, CalendarStatus::NotConnected);
+    assert_eq!(booking.interval.duration(), Duration::minutes(30));
+    assert_eq!(booking.id.as_str().len(), 6);
+
+    let after = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 24)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(after.slots.len(), 5);
+    assert!(!after.slots.contains(&booking.interval));
+
+    let jobs = service.store().jobs_for_booking(&booking.id).await.unwrap();
+    let notices: Vec<Notice> = jobs
+        .iter()
+        .map(|j| serde_json::from_value(j.payload.clone()).unwrap())
+        .collect();
+    assert_eq!(
+        notices,
+        vec![
+            Notice::Booked {
+                booking: booking.id.to_string(),
+                recipient: MENTOR.0
+            },
+            Notice::Confirmed {
+                booking: booking.id.to_string(),
+                recipient: MENTEE.0
+            },
+        ]
+    );
+    for who in [MENTOR, MENTEE] {
+        let list = service
+            .bookings(who, RoleFilter::Both, false, utc(NOW), 25)
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].id, booking.id);
+    }
+    assert!(
+        service
+            .bookings(MENTOR, RoleFilter::Mentee, false, utc(NOW), 25)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn booking_refusals_are_typed_and_change_nothing() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let cases = [
+        (MENTOR, "2026-11-24T08:00:00Z", Rejection::SelfBooking),
+        (
+            MENTEE,
+            "2026-11-23T09:00:00Z",
+            Rejection::TooSoon {
+                notice: Duration::hours(2),
+            },
+        ),
+        (MENTEE, "2026-11-24T08:07:00Z", Rejection::NotOffered),
+        (MENTEE, "2026-11-28T09:00:00Z", Rejection::NotOffered),
+        (
+            MENTEE,
+            "2027-01-04T08:00:00Z",
+            Rejection::TooFar {
+                horizon: Duration::days(30),
+            },
+        ),
+    ];
+    for (mentee, start, expected) in cases {
+        let err = service
+            .book(&request(MENTOR, mentee, start), utc(NOW))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ServiceError::Rejected(r) if *r == expected),
+            "{start}: {err:?}"
+        );
+    }
+    assert!(matches!(
+        service
+            .book(&request(OTHER, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+            .await,
+        Err(ServiceError::NotAMentor)
+    ));
+    assert!(
+        service
+            .bookings(MENTEE, RoleFilter::Both, false, utc(NOW), 25)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_overlapping_booking_of_either_person_is_refused() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    service
+        .set_availability(OTHER, "mon-fri", "09:00-12:00", Some("UTC"), utc(NOW))
+        .await
+        .unwrap();
+    service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T09:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    // The same slot for someone else: taken.
+    let err = service
+        .book(
+            &request(MENTOR, UserId(7), "2026-11-24T09:00:00Z"),
+            utc(NOW),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Rejected(Rejection::SlotTaken)));
+    // The mentee, elsewhere, at an overlapping time: busy.
+    let err = service
+        .book(&request(OTHER, MENTEE, "2026-11-24T09:00:00Z"), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Rejected(Rejection::MenteeBusy)));
+    // The mentor, as a mentee of OTHER at that time: their own busy time blocks it.
+    let err = service
+        .book(&request(OTHER, MENTOR, "2026-11-24T09:00:00Z"), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Rejected(Rejection::MenteeBusy)));
+    // A mentor busy as a mentee elsewhere is not offered at that time either.
+    service
+        .book(&request(OTHER, MENTOR, "2026-11-24T10:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let slots = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 24)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(
+        slots
+            .slots
+            .iter()
+            .all(|s| s.start() != utc("2026-11-24T10:00:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn the_mentee_cap_counts_upcoming_bookings_with_that_mentor() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                max_per_mentee: Some(1),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    let first = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let err = service
+        .book(&request(MENTOR, MENTEE, "2026-11-25T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        ServiceError::Rejected(Rejection::MenteeLimit { limit: 1 })
+    ));
+    // A reschedule does not count itself.
+    let moved = service
+        .reschedule(
+            MENTEE,
+            first.id.as_str(),
+            utc("2026-11-25T08:00:00Z"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.id, first.id);
+}
+
+#[tokio::test]
+async fn cancelling_frees_the_slot_keeps_the_reason_and_tells_the_other_person() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let id = booking.id.to_string();
+    assert!(matches!(
+        service.cancel(OTHER, &id, None, utc(NOW)).await,
+        Err(ServiceError::Rejected(Rejection::NotFound))
+    ));
+    let cancelled = service
+        .cancel(MENTOR, &id.to_lowercase(), Some("  sick today "), utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    let c = cancelled.cancellation.clone().unwrap();
+    assert_eq!((c.by, c.reason.as_deref()), (MENTOR, Some("sick today")));
+    let jobs = service.store().jobs_for_booking(&booking.id).await.unwrap();
+    let last: Notice = serde_json::from_value(jobs.last().unwrap().payload.clone()).unwrap();
+    assert_eq!(
+        last,
+        Notice::Cancelled {
+            booking: id.clone(),
+            recipient: MENTEE.0,
+            actor: MENTOR.0
+        }
+    );
+    assert!(matches!(
+        service.cancel(MENTEE, &id, None, utc(NOW)).await,
+        Err(ServiceError::Rejected(Rejection::AlreadyCancelled))
+    ));
+    // The slot is free again at once.
+    service
+        .book(&request(MENTOR, OTHER, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn cancel_reports_bad_ids_and_long_reasons() {
+    let (service, _dir) = service().await;
+    let err = service
+        .cancel(MENTEE, "nope!", None, utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::BadBookingId(_)));
+    assert!(err.to_string().contains("`nope!`"));
+    assert!(matches!(
+        service.cancel(MENTEE, "K7Q2MD", None, utc(NOW)).await,
+        Err(ServiceError::Rejected(Rejection::NotFound))
+    ));
+    let long = "x".repeat(501);
+    let err = service
+        .cancel(MENTEE, "K7Q2MD", Some(&long), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::TextTooLong { len: 501, .. }));
+}
+
+#[tokio::test]
+async fn rescheduling_keeps_the_id_records_history_and_may_overlap_its_own_time() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                session_minutes: Some(60),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    // Move it to the mentor's new half-hour grid that overlaps its own old hour.
+    service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                session_minutes: Some(30),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    let moved = service
+        .reschedule(
+            MENTEE,
+            booking.id.as_str(),
+            utc("2026-11-24T08:30:00Z"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.id, booking.id);
+    assert_eq!(moved.interval.start(), utc("2026-11-24T08:30:00Z"));
+    assert_eq!(
+        moved.interval.duration(),
+        Duration::minutes(30),
+        "current session length"
+    );
+    let history = service.store().booking_history(&booking.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].interval, booking.interval);
+    assert_eq!(history[0].moved_by, MENTEE);
+    let jobs = service.store().jobs_for_booking(&booking.id).await.unwrap();
+    let last: Notice = serde_json::from_value(jobs.last().unwrap().payload.clone()).unwrap();
+    assert!(matches!(last, Notice::Rescheduled { recipient, .. } if recipient == MENTOR.0));
+    // Not to a taken slot, and not by a stranger.
+    service
+        .book(&request(MENTOR, OTHER, "2026-11-24T10:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    assert!(matches!(
+        service
+            .reschedule(
+                MENTEE,
+                booking.id.as_str(),
+                utc("2026-11-24T10:00:00Z"),
+                utc(NOW)
+            )
+            .await,
+        Err(ServiceError::Rejected(Rejection::SlotTaken))
+    ));
+    assert!(matches!(
+        service
+            .reschedule(
+                OTHER,
+                booking.id.as_str(),
+                utc("2026-11-24T09:00:00Z"),
+                utc(NOW)
+            )
+            .await,
+        Err(ServiceError::Rejected(Rejection::NotFound))
+    ));
+    // Once started, it cannot move.
+    assert!(matches!(
+        service
+            .reschedule(
+                MENTOR,
+                booking.id.as_str(),
+                utc("2026-11-25T09:00:00Z"),
+                utc("2026-11-24T08:31:00Z")
+            )
+            .await,
+        Err(ServiceError::Rejected(Rejection::Started))
+    ));
+}
+
+#[tokio::test]
+async fn the_picker_for_a_reschedule_offers_the_bookings_own_time() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let plain = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 24)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(!plain.slots.contains(&booking.interval));
+    let moving = service
+        .day_slots(
+            MENTOR,
+            MENTEE,
+            Some(date(2026, 11, 24)),
+            Some(&booking.id),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert!(moving.slots.contains(&booking.interval));
+}
+
+#[tokio::test]
+async fn the_picker_shows_the_viewers_day_and_the_days_around_it_with_slots() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    service
+        .set_timezone(MENTEE, "America/Los_Angeles")
+        .await
+        .unwrap();
+    let first = service
+        .day_slots(MENTOR, MENTEE, None, None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(first.viewer_zone);
+    assert_eq!(first.tz, chrono_tz::America::Los_Angeles);
+    // Berlin 09:00-12:00 is 00:00-03:00 in Los Angeles. At 08:00Z the 2-hour notice leaves
+    // Monday's 10:00Z and 10:30Z, i.e. 02:00 and 02:30 on Monday in Los Angeles.
+    assert_eq!(first.date, date(2026, 11, 23));
+    assert_eq!(first.slots.len(), 2);
+    assert_eq!(first.slots[0].start(), utc("2026-11-23T10:00:00Z"));
+    assert_eq!(first.previous, None);
+    assert_eq!(first.next, Some(date(2026, 11, 24)));
+    let friday = service
+        .day_slots(MENTOR, MENTEE, Some(date(2026, 11, 27)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(
+        friday.next,
+        Some(date(2026, 11, 30)),
+        "the weekend has no slots"
+    );
+    assert!(friday.days.iter().skip(1).all(|(_, n)| *n == 6));
+}
+
+#[tokio::test]
+async fn clearing_availability_keeps_bookings_and_lists_them() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let upcoming = service.clear_availability(MENTOR, utc(NOW)).await.unwrap();
+    assert_eq!(upcoming.len(), 1);
+    assert_eq!(upcoming[0].id, booking.id);
+    let view = service.availability(MENTOR, utc(NOW)).await.unwrap();
+    assert!(view.mentor.schedule.has_no_weekly_hours());
+    assert!(
+        service
+            .day_slots(MENTOR, MENTEE, None, None, utc(NOW))
+            .await
+            .unwrap()
+            .days
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn only_the_two_people_can_see_a_booking() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let booking = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    assert!(service.booking(MENTEE, booking.id.as_str()).await.is_ok());
+    assert!(matches!(
+        service.booking(OTHER, booking.id.as_str()).await,
+        Err(ServiceError::Rejected(Rejection::NotFound))
+    ));
+}
+
+#[tokio::test]
+async fn past_bookings_list_latest_first_with_cancelled_ones() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let a = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let b = service
+        .book(&request(MENTOR, MENTEE, "2026-11-25T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    service
+        .cancel(MENTEE, b.id.as_str(), None, utc(NOW))
+        .await
+        .unwrap();
+    let later = utc("2026-12-01T00:00:00Z");
+    let past = service
+        .bookings(MENTEE, RoleFilter::Both, true, later, 25)
+        .await
+        .unwrap();
+    assert_eq!(
+        past.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
+        vec![b.id, a.id]
+    );
+    assert!(
+        service
+            .bookings(MENTEE, RoleFilter::Both, false, later, 25)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
