@@ -35,7 +35,9 @@ fn bench_dir() -> PathBuf {
 }
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -131,7 +133,9 @@ async fn mentors(service: &Service, round: u64) -> Vec<UserId> {
 
 fn service(c: &mut Criterion, rt: &Runtime, dir: &Path, figures: &Mutex<Figures>) {
     let service = rt.block_on(async {
-        let store = Store::open(&StoreOptions::new(dir.join("service.db"))).await.unwrap();
+        let store = Store::open(&StoreOptions::new(dir.join("service.db")))
+            .await
+            .unwrap();
         Service::new(store)
     });
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -186,7 +190,11 @@ fn service(c: &mut Criterion, rt: &Runtime, dir: &Path, figures: &Mutex<Figures>
 
 fn booking(c: &mut Criterion) {
     let dir = bench_dir();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let figures = Mutex::new(Figures::default());
     fsync(c, &dir);
     raw(c, &rt, &dir, &figures);
@@ -195,13 +203,22 @@ fn booking(c: &mut Criterion) {
     let f = figures.lock().unwrap();
     let mut lat = f.latencies.clone();
     lat.sort();
-    if let (Some(raw), Some(svc), false) = (f.raw_per_commit, f.service_per_booking, lat.is_empty()) {
+    if let (Some(raw), Some(svc), false) = (f.raw_per_commit, f.service_per_booking, lat.is_empty())
+    {
         let raw_rate = 1.0 / raw.as_secs_f64();
         let svc_rate = 1.0 / svc.as_secs_f64();
-        println!("\nbooking summary ({} bookings by {BOOKERS} concurrent bookers):", lat.len());
+        println!(
+            "\nbooking summary ({} bookings by {BOOKERS} concurrent bookers):",
+            lat.len()
+        );
         println!("  raw BEGIN IMMEDIATE/INSERT/COMMIT: {raw_rate:.0} commits/s ({raw:?} each)");
-        println!("  service book:                      {svc_rate:.0} bookings/s ({svc:?} each, amortised)");
-        println!("  ratio service/raw:                 {:.2}", svc_rate / raw_rate);
+        println!(
+            "  service book:                      {svc_rate:.0} bookings/s ({svc:?} each, amortised)"
+        );
+        println!(
+            "  ratio service/raw:                 {:.2}",
+            svc_rate / raw_rate
+        );
         println!(
             "  booking latency: p50 {:?}  p95 {:?}  p99 {:?}  max {:?}",
             percentile(&lat, 0.50),

@@ -6,21 +6,26 @@
 //! user (its `Display` is the message, with a valid example where one helps); `Internal`
 //! carries the cause chain for the log.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
 
-use crate::domain::{Booking, Mentor, MentorSettings, Notice, Override, RoleFilter};
+use crate::domain::{
+    Booking, CalendarStatus, Cancellation, Mentor, MentorSettings, Notice, Override, RoleFilter,
+};
+use crate::scheduling::availability::Schedule;
 use crate::scheduling::booking::{
-    BookingId, BookingRequest, Rejection, UserId, check_booking, check_cancel, check_reschedule,
+    BookingId, BookingRequest, BookingStatus, Rejection, UserId, check_booking, check_cancel,
+    check_reschedule,
 };
 use crate::scheduling::hours::{Days, LocalRange};
 use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::{end_instant, local_date, start_instant};
 use crate::scheduling::parse::{
-    ParseError, parse_date, parse_days, parse_override_hours, parse_timezone, parse_weekly_hours,
+    ParseError, ParsedHours, parse_date, parse_days, parse_override_hours, parse_timezone,
+    parse_weekly_hours,
 };
 use crate::scheduling::slots::{SlotInputs, free_slots};
-use crate::store::{BookingQuery, NewBooking, NewJob, Store, StoreError, WriteTx};
+use crate::store::{BookingQuery, BusyTime, NewBooking, NewJob, Store, StoreError, WriteTx};
 
 /// Days ahead an override may be set.
 pub const OVERRIDE_MAX_DAYS: i64 = 365;
@@ -308,9 +313,8 @@ fn dm_job(notice: Notice, booking: &BookingId, now: DateTime<Utc>) -> ServiceRes
 
 /// The mentor-side facts a booking at `start` is checked against, read inside `tx`.
 struct CommitFacts {
-    mentor_busy: Vec<Interval>,
-    booked_starts: Vec<DateTime<Utc>>,
-    mentee_busy: Vec<Interval>,
+    mentor: BusyTime,
+    mentee: BusyTime,
     with_mentor: u32,
 }
 
@@ -327,9 +331,8 @@ impl CommitFacts {
         let around = Interval::new(start - Duration::days(2), start + Duration::days(2))
             .ok_or_else(|| anyhow::anyhow!("no span around {start}"))?;
         Ok(CommitFacts {
-            mentor_busy: tx.busy(mentor, around, except).await?,
-            booked_starts: tx.booked_starts(mentor, around, except).await?,
-            mentee_busy: tx.busy(mentee, around, except).await?,
+            mentor: tx.busy_time(mentor, around, except).await?,
+            mentee: tx.busy_time(mentee, around, except).await?,
             with_mentor: tx
                 .count_upcoming_between(mentor, mentee, now, except)
                 .await?,
@@ -351,12 +354,12 @@ impl CommitFacts {
             slots: SlotInputs {
                 schedule: &mentor.schedule,
                 policy,
-                busy: &self.mentor_busy,
+                busy: &self.mentor.intervals,
                 external_busy: &[],
-                booked_starts: &self.booked_starts,
+                booked_starts: &self.mentor.mentor_starts,
                 now,
             },
-            mentee_busy: &self.mentee_busy,
+            mentee_busy: &self.mentee.intervals,
             mentee_active_with_mentor: self.with_mentor,
             max_per_mentee: mentor.settings.mentee_cap(),
         }
@@ -377,10 +380,14 @@ impl Service {
     /// `/timezone set`.
     pub async fn set_timezone(&self, user: UserId, zone: &str) -> ServiceResult<Tz> {
         let tz = parse_timezone(zone)?;
-        let mut tx = self.store.write().await?;
-        tx.set_user_timezone(user, tz).await?;
-        tx.commit().await?;
-        Ok(tz)
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.set_user_timezone(user, tz).await?;
+                    Ok(tz)
+                })
+            })
+            .await
     }
 
     /// `/timezone show`: the user's zone, if set.
@@ -398,53 +405,16 @@ impl Service {
         zone: Option<&str>,
         now: DateTime<Utc>,
     ) -> ServiceResult<AvailabilityChange> {
-        let days: Days = parse_days(days)?;
+        let days = parse_days(days)?;
         let hours = parse_weekly_hours(hours)?;
         let zone = zone
             .map(str::trim)
             .filter(|z| !z.is_empty())
             .map(parse_timezone)
             .transpose()?;
-
-        let mut tx = self.store.write().await?;
-        let existing = tx.mentor(user, override_horizon(now)).await?;
-        let became_mentor = existing.is_none();
-        let mut mentor = match existing {
-            Some(mentor) => mentor,
-            None => {
-                let tz = match zone {
-                    Some(tz) => tz,
-                    None => tx
-                        .user_timezone(user)
-                        .await?
-                        .ok_or(ServiceError::NeedTimezone)?,
-                };
-                Mentor {
-                    user,
-                    schedule: crate::scheduling::availability::Schedule::new(tz),
-                    settings: MentorSettings::default(),
-                }
-            }
-        };
-        check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
-        let old_tz = mentor.schedule.tz();
-        let moved_from = zone
-            .filter(|tz| *tz != old_tz && !became_mentor)
-            .map(|_| old_tz);
-        if let Some(tz) = zone {
-            mentor.schedule = mentor.schedule.with_tz(tz);
-        }
-        mentor.schedule.set_weekly(days, &hours.ranges);
-        tx.save_mentor(&mentor, now).await?;
-        let upcoming = tx.bookings(&upcoming_as_mentor(user, now)).await?;
-        tx.commit().await?;
-        Ok(AvailabilityChange {
-            mentor,
-            became_mentor,
-            merged: hours.merged,
-            moved_from,
-            upcoming,
-        })
+        self.store
+            .transact(move |tx| Box::pin(set_availability_in(tx, user, days, hours, zone, now)))
+            .await
     }
 
     /// `/availability show` for `mentor`.
@@ -465,16 +435,16 @@ impl Service {
         user: UserId,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<Booking>> {
-        let mut tx = self.store.write().await?;
-        let mut mentor = tx
-            .mentor(user, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentorYet)?;
-        mentor.schedule.clear_weekly();
-        tx.save_mentor(&mentor, now).await?;
-        let upcoming = tx.bookings(&upcoming_as_mentor(user, now)).await?;
-        tx.commit().await?;
-        Ok(upcoming)
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let mut mentor = existing_mentor(tx, user, now).await?;
+                    mentor.schedule.clear_weekly();
+                    tx.save_mentor(&mentor, now).await?;
+                    Ok(tx.bookings(&upcoming_as_mentor(user, now)).await?)
+                })
+            })
+            .await
     }
 
     /// `/availability settings`: options left out stay unchanged.
@@ -484,53 +454,16 @@ impl Service {
         patch: SettingsPatch,
         now: DateTime<Utc>,
     ) -> ServiceResult<MentorSettings> {
-        let mut tx = self.store.write().await?;
-        let mut mentor = tx
-            .mentor(user, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentorYet)?;
-        let s = mentor.settings;
-        mentor.settings = MentorSettings {
-            session_minutes: check_setting(
-                patch.session_minutes,
-                "session_minutes",
-                15,
-                240,
-                s.session_minutes,
-            )?,
-            buffer_minutes: check_setting(
-                patch.buffer_minutes,
-                "buffer_minutes",
-                0,
-                120,
-                s.buffer_minutes,
-            )?,
-            min_notice_hours: check_setting(
-                patch.min_notice_hours,
-                "min_notice_hours",
-                0,
-                168,
-                s.min_notice_hours,
-            )?,
-            horizon_days: check_setting(
-                patch.horizon_days,
-                "horizon_days",
-                1,
-                365,
-                s.horizon_days,
-            )?,
-            max_per_day: check_setting(patch.max_per_day, "max_per_day", 0, 50, s.max_per_day)?,
-            max_per_mentee: check_setting(
-                patch.max_per_mentee,
-                "max_per_mentee",
-                0,
-                20,
-                s.max_per_mentee,
-            )?,
-        };
-        tx.save_mentor(&mentor, now).await?;
-        tx.commit().await?;
-        Ok(mentor.settings)
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let mut mentor = existing_mentor(tx, user, now).await?;
+                    mentor.settings = patch.apply(mentor.settings)?;
+                    tx.save_mentor(&mentor, now).await?;
+                    Ok(mentor.settings)
+                })
+            })
+            .await
     }
 
     /// `/override add`: `date` (mentor's zone) uses exactly `hours` (default `off`).
@@ -549,37 +482,10 @@ impl Service {
                 .filter(|h| !h.is_empty())
                 .unwrap_or("off"),
         )?;
-        let mut tx = self.store.write().await?;
-        let mentor = tx
-            .mentor(user, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentorYet)?;
-        let tz = mentor.schedule.tz();
-        let date = check_override_date(parse_date(date, local_date(tz, now))?, tz, now)?;
-        check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
-        let replaced = mentor.schedule.override_on(date).is_some();
-        tx.put_override(user, date, &hours.ranges, note.as_deref(), now)
-            .await?;
-        let bookings = match day_span(tz, date) {
-            Some(span) => tx
-                .bookings(&upcoming_as_mentor(user, now))
-                .await?
-                .into_iter()
-                .filter(|b| span.contains_instant(b.interval.start()))
-                .collect(),
-            None => Vec::new(),
-        };
-        tx.commit().await?;
-        Ok(OverrideAdded {
-            added: Override {
-                date,
-                ranges: hours.ranges,
-                note,
-            },
-            replaced,
-            merged: hours.merged,
-            bookings,
-        })
+        let date = date.to_owned();
+        self.store
+            .transact(move |tx| Box::pin(add_override_in(tx, user, date, hours, note, now)))
+            .await
     }
 
     /// `/override list`: overrides from today (mentor's zone) on.
@@ -603,17 +509,19 @@ impl Service {
         date: &str,
         now: DateTime<Utc>,
     ) -> ServiceResult<NaiveDate> {
-        let mut tx = self.store.write().await?;
-        let mentor = tx
-            .mentor(user, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentorYet)?;
-        let date = parse_date(date, local_date(mentor.schedule.tz(), now))?;
-        if !tx.delete_override(user, date).await? {
-            return Err(ServiceError::NoOverride(date));
-        }
-        tx.commit().await?;
-        Ok(date)
+        let date = date.to_owned();
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let mentor = existing_mentor(tx, user, now).await?;
+                    let date = parse_date(&date, local_date(mentor.schedule.tz(), now))?;
+                    if !tx.delete_override(user, date).await? {
+                        return Err(ServiceError::NoOverride(date));
+                    }
+                    Ok(date)
+                })
+            })
+            .await
     }
 
     async fn upcoming_overrides(
@@ -696,109 +604,31 @@ impl Service {
         let span = Interval::new(now, now + policy.horizon)
             .ok_or_else(|| anyhow::anyhow!("empty horizon"))?;
         let wide = span.widened(Duration::days(2));
-        let mut busy = self.store.busy(mentor.user, wide).await?;
-        let mut starts = self.store.booked_starts(mentor.user, wide).await?;
-        let own = match moving {
-            Some(id) => self.store.booking(id).await?,
-            None => None,
-        };
-        if let Some(own) = own {
-            busy.retain(|b| *b != own.interval);
-            starts.retain(|s| *s != own.interval.start());
-        }
+        let busy = self.store.busy_time(mentor.user, wide, moving).await?;
         Ok(free_slots(
             &SlotInputs {
                 schedule: &mentor.schedule,
                 policy: &policy,
-                busy: &busy,
+                busy: &busy.intervals,
                 external_busy: &[],
-                booked_starts: &starts,
+                booked_starts: &busy.mentor_starts,
                 now,
             },
             span,
         ))
     }
 
-    /// Books a slot. Every rule is re-checked inside one `BEGIN IMMEDIATE` transaction;
-    /// of concurrent overlapping attempts exactly one wins and the others get
+    /// Books a slot. Every rule is re-checked inside the `BEGIN IMMEDIATE` transaction that
+    /// writes it; of concurrent overlapping attempts exactly one wins and the others get
     /// [`Rejection::SlotTaken`]. DMs to both people are queued in the same transaction.
     pub async fn book(&self, request: &BookRequest, now: DateTime<Utc>) -> ServiceResult<Booking> {
         if request.mentor == request.mentee {
             return Err(Rejection::SelfBooking.into());
         }
-        let mut tx = self.store.write().await?;
-        let mentor = tx
-            .mentor(request.mentor, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentor)?;
-        let policy = mentor.settings.policy();
-        let facts = CommitFacts::load(
-            &mut tx,
-            request.mentor,
-            request.mentee,
-            request.start,
-            now,
-            None,
-        )
-        .await?;
-        let interval =
-            check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
-
-        let mut new = NewBooking {
-            id: BookingId::from_random(0),
-            mentor: request.mentor,
-            mentee: request.mentee,
-            mentor_name: trimmed_name(&request.mentor_name),
-            mentee_name: trimmed_name(&request.mentee_name),
-            interval,
-            calendar_status: crate::domain::CalendarStatus::NotConnected,
-            now,
-        };
-        let mut inserted = false;
-        for _ in 0..ID_ATTEMPTS {
-            new.id = BookingId::from_random(
-                getrandom::u32().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?,
-            );
-            match tx.insert_booking(&new).await {
-                Ok(()) => {
-                    inserted = true;
-                    break;
-                }
-                Err(StoreError::DuplicateId) => continue,
-                // The trigger agrees with the checks above; reaching it means a rule the
-                // checks missed, and the answer is still a refusal, not an error.
-                Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        if !inserted {
-            return Err(anyhow::anyhow!("no free booking id after {ID_ATTEMPTS} attempts").into());
-        }
-        let id = new.id.clone();
-        tx.enqueue(&dm_job(
-            Notice::Booked {
-                booking: id.to_string(),
-                recipient: request.mentor.0,
-            },
-            &id,
-            now,
-        )?)
-        .await?;
-        tx.enqueue(&dm_job(
-            Notice::Confirmed {
-                booking: id.to_string(),
-                recipient: request.mentee.0,
-            },
-            &id,
-            now,
-        )?)
-        .await?;
-        let booking = tx
-            .booking(&id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("booking {id} vanished after insert"))?;
-        tx.commit().await?;
-        Ok(booking)
+        let request = request.clone();
+        self.store
+            .transact(move |tx| Box::pin(book_in(tx, request, now)))
+            .await
     }
 
     /// `/cancel`: the mentor or mentee cancels an active booking that has not ended; the other
@@ -812,25 +642,9 @@ impl Service {
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
         let reason = check_text(reason, "reason", MAX_REASON_CHARS)?;
-        let mut tx = self.store.write().await?;
-        let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        check_cancel(&current.facts(), actor, now)?;
-        tx.cancel_booking(&id, actor, reason.as_deref(), now)
-            .await?;
-        let (other, _) = current.other_person(actor);
-        tx.enqueue(&dm_job(
-            Notice::Cancelled {
-                booking: id.to_string(),
-                recipient: other.0,
-                actor: actor.0,
-            },
-            &id,
-            now,
-        )?)
-        .await?;
-        let cancelled = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        tx.commit().await?;
-        Ok(cancelled)
+        self.store
+            .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now)))
+            .await
     }
 
     /// The booking `actor` wants to reschedule, checked for being movable now.
@@ -856,45 +670,9 @@ impl Service {
         now: DateTime<Utc>,
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
-        let mut tx = self.store.write().await?;
-        let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        check_reschedule(&current.facts(), actor, now)?;
-        let mentor = tx
-            .mentor(current.mentor, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentor)?;
-        let policy = mentor.settings.policy();
-        let facts = CommitFacts::load(
-            &mut tx,
-            current.mentor,
-            current.mentee,
-            start,
-            now,
-            Some(&id),
-        )
-        .await?;
-        let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
-        match tx.move_booking(&id, interval, actor, now).await {
-            Ok(()) => {}
-            Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
-            Err(other) => return Err(other.into()),
-        }
-        let (other, _) = current.other_person(actor);
-        tx.enqueue(&dm_job(
-            Notice::Rescheduled {
-                booking: id.to_string(),
-                recipient: other.0,
-                actor: actor.0,
-                from_start: current.interval.start().timestamp(),
-                from_end: current.interval.end().timestamp(),
-            },
-            &id,
-            now,
-        )?)
-        .await?;
-        let moved = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        tx.commit().await?;
-        Ok(moved)
+        self.store
+            .transact(move |tx| Box::pin(reschedule_in(tx, actor, id, start, now)))
+            .await
     }
 
     /// `/bookings`: the user's sessions, soonest first (latest first for `past`).
@@ -927,6 +705,262 @@ impl Service {
             _ => Err(Rejection::NotFound.into()),
         }
     }
+}
+
+impl SettingsPatch {
+    /// `current` with this patch applied, every value range-checked.
+    fn apply(&self, current: MentorSettings) -> ServiceResult<MentorSettings> {
+        let s = current;
+        Ok(MentorSettings {
+            session_minutes: check_setting(
+                self.session_minutes,
+                "session_minutes",
+                15,
+                240,
+                s.session_minutes,
+            )?,
+            buffer_minutes: check_setting(
+                self.buffer_minutes,
+                "buffer_minutes",
+                0,
+                120,
+                s.buffer_minutes,
+            )?,
+            min_notice_hours: check_setting(
+                self.min_notice_hours,
+                "min_notice_hours",
+                0,
+                168,
+                s.min_notice_hours,
+            )?,
+            horizon_days: check_setting(self.horizon_days, "horizon_days", 1, 365, s.horizon_days)?,
+            max_per_day: check_setting(self.max_per_day, "max_per_day", 0, 50, s.max_per_day)?,
+            max_per_mentee: check_setting(
+                self.max_per_mentee,
+                "max_per_mentee",
+                0,
+                20,
+                s.max_per_mentee,
+            )?,
+        })
+    }
+}
+
+async fn existing_mentor(
+    tx: &mut WriteTx,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> ServiceResult<Mentor> {
+    tx.mentor(user, override_horizon(now))
+        .await?
+        .ok_or(ServiceError::NotAMentorYet)
+}
+
+async fn set_availability_in(
+    tx: &mut WriteTx,
+    user: UserId,
+    days: Days,
+    hours: ParsedHours,
+    zone: Option<Tz>,
+    now: DateTime<Utc>,
+) -> ServiceResult<AvailabilityChange> {
+    let existing = tx.mentor(user, override_horizon(now)).await?;
+    let became_mentor = existing.is_none();
+    let mut mentor = match existing {
+        Some(mentor) => mentor,
+        None => {
+            let tz = match zone {
+                Some(tz) => tz,
+                None => tx
+                    .user_timezone(user)
+                    .await?
+                    .ok_or(ServiceError::NeedTimezone)?,
+            };
+            Mentor {
+                user,
+                schedule: Schedule::new(tz),
+                settings: MentorSettings::default(),
+            }
+        }
+    };
+    check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
+    let old_tz = mentor.schedule.tz();
+    let moved_from = zone
+        .filter(|tz| *tz != old_tz && !became_mentor)
+        .map(|_| old_tz);
+    if let Some(tz) = zone {
+        mentor.schedule = mentor.schedule.with_tz(tz);
+    }
+    mentor.schedule.set_weekly(days, &hours.ranges);
+    tx.save_mentor(&mentor, now).await?;
+    let upcoming = tx.bookings(&upcoming_as_mentor(user, now)).await?;
+    Ok(AvailabilityChange {
+        mentor,
+        became_mentor,
+        merged: hours.merged,
+        moved_from,
+        upcoming,
+    })
+}
+
+async fn add_override_in(
+    tx: &mut WriteTx,
+    user: UserId,
+    date: String,
+    hours: ParsedHours,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> ServiceResult<OverrideAdded> {
+    let mentor = existing_mentor(tx, user, now).await?;
+    let tz = mentor.schedule.tz();
+    let date = check_override_date(parse_date(&date, local_date(tz, now))?, tz, now)?;
+    check_session_fits(&hours.ranges, mentor.settings.session_minutes)?;
+    let replaced = mentor.schedule.override_on(date).is_some();
+    tx.put_override(user, date, &hours.ranges, note.as_deref(), now)
+        .await?;
+    let bookings = match day_span(tz, date) {
+        Some(span) => tx
+            .bookings(&upcoming_as_mentor(user, now))
+            .await?
+            .into_iter()
+            .filter(|b| span.contains_instant(b.interval.start()))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(OverrideAdded {
+        added: Override {
+            date,
+            ranges: hours.ranges,
+            note,
+        },
+        replaced,
+        merged: hours.merged,
+        bookings,
+    })
+}
+
+async fn book_in(
+    tx: &mut WriteTx,
+    request: BookRequest,
+    now: DateTime<Utc>,
+) -> ServiceResult<Booking> {
+    let mentor = tx
+        .mentor(request.mentor, override_horizon(now))
+        .await?
+        .ok_or(ServiceError::NotAMentor)?;
+    let policy = mentor.settings.policy();
+    let facts =
+        CommitFacts::load(tx, request.mentor, request.mentee, request.start, now, None).await?;
+    let interval =
+        check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
+
+    let mut new = NewBooking {
+        id: BookingId::from_random(0),
+        mentor: request.mentor,
+        mentee: request.mentee,
+        mentor_name: trimmed_name(&request.mentor_name),
+        mentee_name: trimmed_name(&request.mentee_name),
+        interval,
+        calendar_status: CalendarStatus::NotConnected,
+        now,
+    };
+    let mut inserted = false;
+    for _ in 0..ID_ATTEMPTS {
+        let random = getrandom::u32().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        new.id = BookingId::from_random(random);
+        match tx.insert_booking(&new).await {
+            Ok(()) => {
+                inserted = true;
+                break;
+            }
+            Err(StoreError::DuplicateId) => continue,
+            // The triggers agree with the checks above; reaching one means a rule the checks
+            // missed, and the answer is still a refusal, not an error.
+            Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    if !inserted {
+        return Err(anyhow::anyhow!("no free booking id after {ID_ATTEMPTS} attempts").into());
+    }
+    let id = new.id.clone();
+    let booked = Notice::Booked {
+        booking: id.to_string(),
+        recipient: request.mentor.0,
+    };
+    let confirmed = Notice::Confirmed {
+        booking: id.to_string(),
+        recipient: request.mentee.0,
+    };
+    tx.enqueue(&[dm_job(booked, &id, now)?, dm_job(confirmed, &id, now)?])
+        .await?;
+    Ok(new.into_booking())
+}
+
+async fn cancel_in(
+    tx: &mut WriteTx,
+    actor: UserId,
+    id: BookingId,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Booking> {
+    let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+    check_cancel(&current.facts(), actor, now)?;
+    tx.cancel_booking(&id, actor, reason.as_deref(), now)
+        .await?;
+    let (other, _) = current.other_person(actor);
+    let notice = Notice::Cancelled {
+        booking: id.to_string(),
+        recipient: other.0,
+        actor: actor.0,
+    };
+    tx.enqueue(&[dm_job(notice, &id, now)?]).await?;
+    Ok(Booking {
+        status: BookingStatus::Cancelled,
+        cancellation: Some(Cancellation {
+            by: actor,
+            at: now.trunc_subsecs(0),
+            reason,
+        }),
+        ..current
+    })
+}
+
+async fn reschedule_in(
+    tx: &mut WriteTx,
+    actor: UserId,
+    id: BookingId,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Booking> {
+    let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
+    check_reschedule(&current.facts(), actor, now)?;
+    let mentor = tx
+        .mentor(current.mentor, override_horizon(now))
+        .await?
+        .ok_or(ServiceError::NotAMentor)?;
+    let policy = mentor.settings.policy();
+    let facts =
+        CommitFacts::load(tx, current.mentor, current.mentee, start, now, Some(&id)).await?;
+    let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
+    match tx.move_booking(&id, interval, actor, now).await {
+        Ok(()) => {}
+        Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
+        Err(other) => return Err(other.into()),
+    }
+    let (other, _) = current.other_person(actor);
+    let notice = Notice::Rescheduled {
+        booking: id.to_string(),
+        recipient: other.0,
+        actor: actor.0,
+        from_start: current.interval.start().timestamp(),
+        from_end: current.interval.end().timestamp(),
+    };
+    tx.enqueue(&[dm_job(notice, &id, now)?]).await?;
+    Ok(Booking {
+        interval,
+        ..current
+    })
 }
 
 fn upcoming_as_mentor(user: UserId, now: DateTime<Utc>) -> BookingQuery {

@@ -1,6 +1,6 @@
 //! Bookings, their history, and the busy-time queries the checks need.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
@@ -27,6 +27,27 @@ pub struct NewBooking {
     pub calendar_status: CalendarStatus,
     /// When it was booked.
     pub now: DateTime<Utc>,
+}
+
+impl NewBooking {
+    /// The booking as it reads back right after the insert.
+    pub fn into_booking(self) -> Booking {
+        Booking {
+            id: self.id,
+            mentor: self.mentor,
+            mentee: self.mentee,
+            mentor_name: self.mentor_name,
+            mentee_name: self.mentee_name,
+            interval: self.interval,
+            status: BookingStatus::Active,
+            created_at: self.now.trunc_subsecs(0),
+            cancellation: None,
+            calendar_status: self.calendar_status,
+            calendar_event_id: None,
+            meet_link: None,
+            calendar_error: None,
+        }
+    }
 }
 
 /// Which of a user's bookings to list.
@@ -210,22 +231,31 @@ pub(super) async fn history(
         .collect()
 }
 
-pub(super) async fn busy(
+/// A person's busy time around some span.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusyTime {
+    /// Active bookings as mentor or mentee overlapping the span, by start.
+    pub intervals: Vec<Interval>,
+    /// Starts of those where the person is the mentor (for `max_per_day`).
+    pub mentor_starts: Vec<DateTime<Utc>>,
+}
+
+pub(super) async fn busy_time(
     conn: &mut SqliteConnection,
     user: UserId,
     span: Interval,
     except: Option<&BookingId>,
-) -> StoreResult<Vec<Interval>> {
+) -> StoreResult<BusyTime> {
     // Two index range scans; sessions last at most a day, which bounds the start.
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT start_at, end_at FROM bookings
+    let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
+        "SELECT start_at, end_at, 1 FROM bookings
          WHERE status = 'active' AND mentor_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
            AND end_at > ?2 AND id IS NOT ?4
          UNION ALL
-         SELECT start_at, end_at FROM bookings
+         SELECT start_at, end_at, 0 FROM bookings
          WHERE status = 'active' AND mentee_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
            AND end_at > ?2 AND id IS NOT ?4
-         ORDER BY start_at",
+         ORDER BY 1",
     )
     .bind(user_param(user))
     .bind(to_secs(span.start()))
@@ -233,32 +263,16 @@ pub(super) async fn busy(
     .bind(except.map(BookingId::as_str))
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|(s, e)| {
-            Interval::new(from_secs(s)?, from_secs(e)?)
-                .ok_or_else(|| StoreError::Corrupt(format!("interval {s}..{e}")))
-        })
-        .collect()
-}
-
-pub(super) async fn booked_starts(
-    conn: &mut SqliteConnection,
-    mentor: UserId,
-    span: Interval,
-    except: Option<&BookingId>,
-) -> StoreResult<Vec<DateTime<Utc>>> {
-    let rows: Vec<i64> = sqlx::query_scalar(
-        "SELECT start_at FROM bookings
-         WHERE status = 'active' AND mentor_id = ? AND start_at >= ? AND start_at < ? AND id IS NOT ?
-         ORDER BY start_at",
-    )
-    .bind(user_param(mentor))
-    .bind(to_secs(span.start()))
-    .bind(to_secs(span.end()))
-    .bind(except.map(BookingId::as_str))
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(from_secs).collect()
+    let mut busy = BusyTime::default();
+    for (s, e, as_mentor) in rows {
+        let interval = Interval::new(from_secs(s)?, from_secs(e)?)
+            .ok_or_else(|| StoreError::Corrupt(format!("interval {s}..{e}")))?;
+        if as_mentor {
+            busy.mentor_starts.push(interval.start());
+        }
+        busy.intervals.push(interval);
+    }
+    Ok(busy)
 }
 
 pub(super) async fn count_upcoming_between(

@@ -76,19 +76,26 @@ impl JobRow {
 
 const COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, run_after, last_error";
 
-pub(super) async fn enqueue(conn: &mut SqliteConnection, job: &NewJob) -> StoreResult<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id",
-    )
-    .bind(&job.kind)
-    .bind(job.booking.as_ref().map(BookingId::as_str))
-    .bind(job.payload.to_string())
-    .bind(to_secs(job.run_after))
-    .bind(to_secs(job.now))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+pub(super) async fn enqueue(conn: &mut SqliteConnection, jobs: &[NewJob]) -> StoreResult<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    // One statement for all of them: a booking queues two DMs in one round trip.
+    let values = vec!["(?, ?, ?, ?, ?)"; jobs.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) VALUES {values}"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for job in jobs {
+        query = query
+            .bind(job.kind.clone())
+            .bind(job.booking.as_ref().map(|b| b.as_str().to_owned()))
+            .bind(job.payload.to_string())
+            .bind(to_secs(job.run_after))
+            .bind(to_secs(job.now));
+    }
+    query.execute(conn).await?;
+    Ok(())
 }
 
 pub(super) async fn claim(

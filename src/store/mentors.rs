@@ -23,14 +23,8 @@ struct MentorRow {
 
 #[derive(sqlx::FromRow)]
 struct RangeRow {
-    weekday: i64,
-    start_minute: i64,
-    end_minute: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct OverrideRangeRow {
-    date: String,
+    weekday: Option<i64>,
+    date: Option<String>,
     start_minute: Option<i64>,
     end_minute: Option<i64>,
 }
@@ -102,38 +96,45 @@ pub(super) async fn mentor(
         return Ok(None);
     };
     let mut schedule = Schedule::new(parse_tz(&row.timezone)?);
+    // Weekly ranges (date NULL) and overrides with their ranges (weekday NULL) in one trip;
+    // an override without ranges (off) comes as one row with NULL minutes.
     let ranges: Vec<RangeRow> = sqlx::query_as(
-        "SELECT weekday, start_minute, end_minute FROM weekly_ranges
-         WHERE mentor_id = ? ORDER BY weekday, start_minute",
-    )
-    .bind(user_param(user))
-    .fetch_all(&mut *conn)
-    .await?;
-    for r in ranges {
-        let day = u8::try_from(r.weekday)
-            .ok()
-            .and_then(|d| Weekday::try_from(d).ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("weekday {}", r.weekday)))?;
-        schedule.add_weekly(day, range(r.start_minute, r.end_minute)?);
-    }
-    let overrides: Vec<OverrideRangeRow> = sqlx::query_as(
-        "SELECT o.date, r.start_minute, r.end_minute
+        "SELECT weekday, NULL AS date, start_minute, end_minute FROM weekly_ranges
+         WHERE mentor_id = ?1
+         UNION ALL
+         SELECT NULL, o.date, r.start_minute, r.end_minute
          FROM overrides o LEFT JOIN override_ranges r ON r.mentor_id = o.mentor_id AND r.date = o.date
-         WHERE o.mentor_id = ? AND o.date >= ? ORDER BY o.date, r.start_minute",
+         WHERE o.mentor_id = ?1 AND o.date >= ?2
+         ORDER BY 2, 1, 3",
     )
     .bind(user_param(user))
     .bind(since.format("%Y-%m-%d").to_string())
     .fetch_all(&mut *conn)
     .await?;
     let mut current: Option<(NaiveDate, Vec<LocalRange>)> = None;
-    for row in overrides {
-        let date = parse_date(&row.date)?;
-        if let Some((d, ranges)) = current.take_if(|(d, _)| *d != date) {
-            schedule.set_override(d, &ranges);
-        }
-        let entry = current.get_or_insert_with(|| (date, Vec::new()));
-        if let (Some(start), Some(end)) = (row.start_minute, row.end_minute) {
-            entry.1.push(range(start, end)?);
+    for r in ranges {
+        let minutes = r.start_minute.zip(r.end_minute);
+        match (r.weekday, r.date) {
+            (Some(weekday), None) => {
+                let day = u8::try_from(weekday)
+                    .ok()
+                    .and_then(|d| Weekday::try_from(d).ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("weekday {weekday}")))?;
+                let (start, end) =
+                    minutes.ok_or_else(|| StoreError::Corrupt("weekly range".into()))?;
+                schedule.add_weekly(day, range(start, end)?);
+            }
+            (None, Some(date)) => {
+                let date = parse_date(&date)?;
+                if let Some((d, ranges)) = current.take_if(|(d, _)| *d != date) {
+                    schedule.set_override(d, &ranges);
+                }
+                let entry = current.get_or_insert_with(|| (date, Vec::new()));
+                if let Some((start, end)) = minutes {
+                    entry.1.push(range(start, end)?);
+                }
+            }
+            _ => return Err(StoreError::Corrupt("schedule row".into())),
         }
     }
     if let Some((d, ranges)) = current {

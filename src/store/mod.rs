@@ -9,6 +9,7 @@
 mod bookings;
 mod jobs;
 mod mentors;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -25,8 +26,9 @@ use crate::domain::{Booking, Mentor, PastTime};
 use crate::scheduling::booking::{BookingId, UserId};
 use crate::scheduling::interval::Interval;
 
-pub use bookings::{BookingQuery, NewBooking};
+pub use bookings::{BookingQuery, BusyTime, NewBooking};
 pub use jobs::{Job, NewJob};
+pub use writer::BoxFuture;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,12 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// The batch this write was part of could not commit (the cause, formatted).
+    #[error("the write could not be committed: {0}")]
+    Commit(String),
+    /// The writer task is gone (the store was closed).
+    #[error("the database writer has stopped")]
+    WriterStopped,
     /// Migrations failed.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -63,6 +71,8 @@ pub struct StoreOptions {
     pub write_connections: u32,
     /// How long a connection waits for another process's write lock.
     pub busy_timeout: StdDuration,
+    /// Most write units committed together by [`Store::transact`].
+    pub max_batch: usize,
 }
 
 impl StoreOptions {
@@ -73,6 +83,7 @@ impl StoreOptions {
             read_connections: 4,
             write_connections: 1,
             busy_timeout: StdDuration::from_secs(10),
+            max_batch: 64,
         }
     }
 
@@ -98,6 +109,7 @@ impl StoreOptions {
 pub struct Store {
     read: SqlitePool,
     write: SqlitePool,
+    writer: writer::Writer,
     path: PathBuf,
 }
 
@@ -125,6 +137,7 @@ impl Store {
             .connect_with(connect.read_only(true))
             .await?;
         Ok(Store {
+            writer: writer::Writer::start(write.clone(), options.max_batch),
             read,
             write,
             path: options.path.clone(),
@@ -145,6 +158,19 @@ impl Store {
     /// True when the database answers a query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    /// Runs `unit` in a `BEGIN IMMEDIATE` transaction shared with other units waiting at the
+    /// same moment (group commit), inside its own savepoint: its writes are kept when it
+    /// returns `Ok` and rolled back alone when it returns `Err`. Returns once the outcome is
+    /// durable. Write `unit` as `move |tx| Box::pin(async move { ... })`.
+    pub async fn transact<T, E, F>(&self, unit: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.transact(unit).await
     }
 
     /// Starts a write transaction with `BEGIN IMMEDIATE`: it holds the database's write lock
@@ -189,18 +215,14 @@ impl Store {
         bookings::history(&mut *self.read.acquire().await?, id).await
     }
 
-    /// A user's busy time: active bookings as mentor or mentee overlapping `span`.
-    pub async fn busy(&self, user: UserId, span: Interval) -> StoreResult<Vec<Interval>> {
-        bookings::busy(&mut *self.read.acquire().await?, user, span, None).await
-    }
-
-    /// Starts of a mentor's active bookings (as mentor) inside `span`.
-    pub async fn booked_starts(
+    /// A user's busy time overlapping `span`, leaving out `except` (a booking being moved).
+    pub async fn busy_time(
         &self,
-        mentor: UserId,
+        user: UserId,
         span: Interval,
-    ) -> StoreResult<Vec<DateTime<Utc>>> {
-        bookings::booked_starts(&mut *self.read.acquire().await?, mentor, span, None).await
+        except: Option<&BookingId>,
+    ) -> StoreResult<BusyTime> {
+        bookings::busy_time(&mut *self.read.acquire().await?, user, span, except).await
     }
 
     /// Jobs, for inspection (tests, admin tools): every job about `booking`.
@@ -318,23 +340,13 @@ impl WriteTx {
     }
 
     /// A user's busy time overlapping `span`, leaving out `except`.
-    pub async fn busy(
+    pub async fn busy_time(
         &mut self,
         user: UserId,
         span: Interval,
         except: Option<&BookingId>,
-    ) -> StoreResult<Vec<Interval>> {
-        bookings::busy(&mut self.tx, user, span, except).await
-    }
-
-    /// Starts of a mentor's active bookings (as mentor) inside `span`, leaving out `except`.
-    pub async fn booked_starts(
-        &mut self,
-        mentor: UserId,
-        span: Interval,
-        except: Option<&BookingId>,
-    ) -> StoreResult<Vec<DateTime<Utc>>> {
-        bookings::booked_starts(&mut self.tx, mentor, span, except).await
+    ) -> StoreResult<BusyTime> {
+        bookings::busy_time(&mut self.tx, user, span, except).await
     }
 
     /// Active bookings of `mentee` with `mentor` that have not ended at `now`, leaving out
@@ -377,9 +389,9 @@ impl WriteTx {
         bookings::move_to(&mut self.tx, id, to, by, now).await
     }
 
-    /// Queues a job, to run once this transaction commits.
-    pub async fn enqueue(&mut self, job: &NewJob) -> StoreResult<i64> {
-        jobs::enqueue(&mut self.tx, job).await
+    /// Queues jobs, to run once this transaction commits.
+    pub async fn enqueue(&mut self, jobs: &[NewJob]) -> StoreResult<()> {
+        jobs::enqueue(&mut self.tx, jobs).await
     }
 }
 

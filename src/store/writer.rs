@@ -1,0 +1,124 @@
+//! Group commit. One task takes the queued write units and runs as many as are waiting (up
+//! to a cap) in one `BEGIN IMMEDIATE` transaction, each unit inside its own SAVEPOINT: a
+//! unit that fails or refuses is rolled back alone, the rest commit together, and every
+//! requester gets its answer only after that COMMIT has reached the disk
+//! (`synchronous=FULL`). Under load, one fsync then covers many bookings; alone, a unit
+//! commits at once. The rules are still checked inside the transaction that writes: the
+//! units of a batch run one after the other and each sees the ones before it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{StoreError, StoreResult, WriteTx};
+
+/// A boxed future borrowing for `'a`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Hands a unit's result to its requester once the batch's fate is known.
+type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// A queued unit: runs against the batch's transaction, says whether to keep its writes,
+/// and returns how to deliver its result.
+type Unit = Box<dyn for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, (bool, Delivery)> + Send>;
+
+/// Units waiting at most; senders wait beyond that (back-pressure).
+const QUEUE: usize = 1024;
+
+/// The sending side of the group-commit writer.
+#[derive(Debug, Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Unit>,
+}
+
+impl Writer {
+    /// Starts the writer task on `pool` (must be called inside a tokio runtime).
+    pub(super) fn start(pool: SqlitePool, max_batch: usize) -> Writer {
+        let (queue, units) = mpsc::channel(QUEUE);
+        tokio::spawn(run(pool, units, max_batch.max(1)));
+        Writer { queue }
+    }
+
+    /// Runs `unit` in the next batch; its writes are kept when it returns `Ok`.
+    pub(super) async fn transact<T, E, F>(&self, unit: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (done, answer) = oneshot::channel::<Result<T, E>>();
+        let unit: Unit = Box::new(move |tx| {
+            Box::pin(async move {
+                let result = unit(tx).await;
+                let keep = result.is_ok();
+                let deliver: Delivery = Box::new(move |commit| {
+                    let answer = match commit {
+                        Ok(()) => result,
+                        Err(cause) => Err(E::from(StoreError::Commit(cause))),
+                    };
+                    // The requester may have gone away; the outcome stands either way.
+                    let _ = done.send(answer);
+                });
+                (keep, deliver)
+            })
+        });
+        self.queue
+            .send(unit)
+            .await
+            .map_err(|_| E::from(StoreError::WriterStopped))?;
+        answer
+            .await
+            .map_err(|_| E::from(StoreError::WriterStopped))?
+    }
+}
+
+async fn run(pool: SqlitePool, mut units: mpsc::Receiver<Unit>, max_batch: usize) {
+    while let Some(first) = units.recv().await {
+        let mut batch = Vec::with_capacity(max_batch);
+        batch.push(first);
+        while batch.len() < max_batch {
+            match units.try_recv() {
+                Ok(unit) => batch.push(unit),
+                Err(_) => break,
+            }
+        }
+        // A panicking unit must not take the writer down: each batch is its own task. Its
+        // requesters then see their answer channel closed.
+        if let Err(e) = tokio::spawn(run_batch(pool.clone(), batch)).await {
+            tracing::error!(error = %e, "a write batch panicked; its requests were rolled back");
+        }
+    }
+}
+
+async fn run_batch(pool: SqlitePool, batch: Vec<Unit>) {
+    let mut deliveries = Vec::with_capacity(batch.len());
+    let outcome = apply(&pool, batch, &mut deliveries).await.map_err(|e| {
+        tracing::error!(error = ?e, "a write batch failed");
+        format!("{e:#}")
+    });
+    for deliver in deliveries {
+        deliver(outcome.clone());
+    }
+}
+
+async fn apply(
+    pool: &SqlitePool,
+    batch: Vec<Unit>,
+    deliveries: &mut Vec<Delivery>,
+) -> StoreResult<()> {
+    let mut tx = WriteTx {
+        tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+    };
+    for unit in batch {
+        sqlx::query("SAVEPOINT unit").execute(&mut *tx.tx).await?;
+        let (keep, deliver) = unit(&mut tx).await;
+        deliveries.push(deliver);
+        if !keep {
+            sqlx::query("ROLLBACK TO unit").execute(&mut *tx.tx).await?;
+        }
+        sqlx::query("RELEASE unit").execute(&mut *tx.tx).await?;
+    }
+    tx.commit().await
+}
