@@ -25,7 +25,7 @@ use crate::scheduling::parse::{
     parse_weekly_hours,
 };
 use crate::scheduling::slots::{SlotInputs, free_slots};
-use crate::store::{BookingQuery, BusyTime, NewBooking, NewJob, Store, StoreError, WriteTx};
+use crate::store::{BookingQuery, NewBooking, NewJob, PairBusy, Store, StoreError, WriteTx};
 
 /// Days ahead an override may be set.
 pub const OVERRIDE_MAX_DAYS: i64 = 365;
@@ -311,32 +311,34 @@ fn dm_job(notice: Notice, booking: &BookingId, now: DateTime<Utc>) -> ServiceRes
     })
 }
 
-/// The mentor-side facts a booking at `start` is checked against, read inside `tx`.
-struct CommitFacts {
-    mentor: BusyTime,
-    mentee: BusyTime,
-    with_mentor: u32,
-}
+/// What a booking at `start` is checked against, read inside the writing transaction.
+struct CommitFacts(PairBusy);
 
 impl CommitFacts {
     async fn load(
         tx: &mut WriteTx,
-        mentor: UserId,
+        mentor: &Mentor,
         mentee: UserId,
         start: DateTime<Utc>,
         now: DateTime<Utc>,
         except: Option<&BookingId>,
     ) -> ServiceResult<CommitFacts> {
-        // Wide enough for the slot, every buffer and the mentor's local day around it.
-        let around = Interval::new(start - Duration::days(2), start + Duration::days(2))
+        let settings = mentor.settings;
+        let reach = Duration::minutes(i64::from(
+            settings.session_minutes + settings.buffer_minutes,
+        ));
+        // Busy time that could touch the slot or its buffers.
+        let span = Interval::new(start - reach, start + reach)
             .ok_or_else(|| anyhow::anyhow!("no span around {start}"))?;
-        Ok(CommitFacts {
-            mentor: tx.busy_time(mentor, around, except).await?,
-            mentee: tx.busy_time(mentee, around, except).await?,
-            with_mentor: tx
-                .count_upcoming_between(mentor, mentee, now, except)
-                .await?,
-        })
+        // The mentor's local day, for max_per_day.
+        let tz = mentor.schedule.tz();
+        let day = (settings.max_per_day > 0)
+            .then(|| day_span(tz, local_date(tz, start)))
+            .flatten();
+        let people = (mentor.user, mentee);
+        Ok(CommitFacts(
+            tx.pair_busy(people, span, day, now, except).await?,
+        ))
     }
 
     fn request<'a>(
@@ -354,13 +356,13 @@ impl CommitFacts {
             slots: SlotInputs {
                 schedule: &mentor.schedule,
                 policy,
-                busy: &self.mentor.intervals,
+                busy: &self.0.mentor_busy,
                 external_busy: &[],
-                booked_starts: &self.mentor.mentor_starts,
+                booked_starts: &self.0.mentor_day_starts,
                 now,
             },
-            mentee_busy: &self.mentee.intervals,
-            mentee_active_with_mentor: self.with_mentor,
+            mentee_busy: &self.0.mentee_busy,
+            mentee_active_with_mentor: self.0.upcoming_between,
             max_per_mentee: mentor.settings.mentee_cap(),
         }
     }
@@ -849,8 +851,7 @@ async fn book_in(
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
-    let facts =
-        CommitFacts::load(tx, request.mentor, request.mentee, request.start, now, None).await?;
+    let facts = CommitFacts::load(tx, &mentor, request.mentee, request.start, now, None).await?;
     let interval =
         check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
 
@@ -940,8 +941,7 @@ async fn reschedule_in(
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
-    let facts =
-        CommitFacts::load(tx, current.mentor, current.mentee, start, now, Some(&id)).await?;
+    let facts = CommitFacts::load(tx, &mentor, current.mentee, start, now, Some(&id)).await?;
     let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
     match tx.move_booking(&id, interval, actor, now).await {
         Ok(()) => {}

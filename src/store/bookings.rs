@@ -240,33 +240,60 @@ pub struct BusyTime {
     pub mentor_starts: Vec<DateTime<Utc>>,
 }
 
+/// What a booking check reads about its two people.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PairBusy {
+    /// The mentor's active bookings in either role overlapping the checked span.
+    pub mentor_busy: Vec<Interval>,
+    /// The mentee's active bookings in either role overlapping the checked span.
+    pub mentee_busy: Vec<Interval>,
+    /// Starts of the mentor's active bookings as mentor on the checked local day.
+    pub mentor_day_starts: Vec<DateTime<Utc>>,
+    /// Active bookings of the mentee with the mentor that have not ended.
+    pub upcoming_between: u32,
+}
+
+/// Rows `(who, start, end, as_mentor)`: the active bookings of user `?1` (who 0) and `?2`
+/// (who 1) in either role overlapping `[?3, ?4)`, leaving out booking `?6`. Sessions last at
+/// most a day, which bounds each index range scan.
+const BUSY_ROWS: &str = "
+    SELECT 0, start_at, end_at, 1 FROM bookings WHERE status = 'active' AND mentor_id = ?1
+      AND start_at < ?4 AND start_at > ?3 - 86400 AND end_at > ?3 AND id IS NOT ?6
+    UNION ALL
+    SELECT 0, start_at, end_at, 0 FROM bookings WHERE status = 'active' AND mentee_id = ?1
+      AND start_at < ?4 AND start_at > ?3 - 86400 AND end_at > ?3 AND id IS NOT ?6
+    UNION ALL
+    SELECT 1, start_at, end_at, 1 FROM bookings WHERE status = 'active' AND mentor_id = ?2
+      AND start_at < ?4 AND start_at > ?3 - 86400 AND end_at > ?3 AND id IS NOT ?6
+    UNION ALL
+    SELECT 1, start_at, end_at, 0 FROM bookings WHERE status = 'active' AND mentee_id = ?2
+      AND start_at < ?4 AND start_at > ?3 - 86400 AND end_at > ?3 AND id IS NOT ?6";
+
+fn interval(start: i64, end: i64) -> StoreResult<Interval> {
+    Interval::new(from_secs(start)?, from_secs(end)?)
+        .ok_or_else(|| StoreError::Corrupt(format!("interval {start}..{end}")))
+}
+
 pub(super) async fn busy_time(
     conn: &mut SqliteConnection,
     user: UserId,
     span: Interval,
     except: Option<&BookingId>,
 ) -> StoreResult<BusyTime> {
-    // Two index range scans; sessions last at most a day, which bounds the start.
-    let rows: Vec<(i64, i64, bool)> = sqlx::query_as(
-        "SELECT start_at, end_at, 1 FROM bookings
-         WHERE status = 'active' AND mentor_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
-           AND end_at > ?2 AND id IS NOT ?4
-         UNION ALL
-         SELECT start_at, end_at, 0 FROM bookings
-         WHERE status = 'active' AND mentee_id = ?1 AND start_at < ?3 AND start_at > ?2 - 86400
-           AND end_at > ?2 AND id IS NOT ?4
-         ORDER BY 1",
-    )
-    .bind(user_param(user))
-    .bind(to_secs(span.start()))
-    .bind(to_secs(span.end()))
-    .bind(except.map(BookingId::as_str))
-    .fetch_all(conn)
-    .await?;
+    let sql = format!("{BUSY_ROWS} ORDER BY 1, 2");
+    let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_param(user))
+        .bind(user_param(user))
+        .bind(to_secs(span.start()))
+        .bind(to_secs(span.end()))
+        .bind(to_secs(span.start()))
+        .bind(except.map(BookingId::as_str))
+        .fetch_all(conn)
+        .await?;
     let mut busy = BusyTime::default();
-    for (s, e, as_mentor) in rows {
-        let interval = Interval::new(from_secs(s)?, from_secs(e)?)
-            .ok_or_else(|| StoreError::Corrupt(format!("interval {s}..{e}")))?;
+    // Both halves of the query name the same user: keep the first.
+    for (_, start, end, as_mentor) in rows.into_iter().filter(|r| r.0 == 0) {
+        let interval = interval(start, end)?;
         if as_mentor {
             busy.mentor_starts.push(interval.start());
         }
@@ -275,24 +302,51 @@ pub(super) async fn busy_time(
     Ok(busy)
 }
 
-pub(super) async fn count_upcoming_between(
+pub(super) async fn pair_busy(
     conn: &mut SqliteConnection,
-    mentor: UserId,
-    mentee: UserId,
+    (mentor, mentee): (UserId, UserId),
+    span: Interval,
+    day: Option<Interval>,
     now: DateTime<Utc>,
     except: Option<&BookingId>,
-) -> StoreResult<u32> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM bookings
-         WHERE status = 'active' AND mentor_id = ? AND mentee_id = ? AND end_at > ? AND id IS NOT ?",
-    )
-    .bind(user_param(mentor))
-    .bind(user_param(mentee))
-    .bind(to_secs(now))
-    .bind(except.map(BookingId::as_str))
-    .fetch_one(conn)
-    .await?;
-    u32::try_from(count).map_err(|_| StoreError::Corrupt(format!("count {count}")))
+) -> StoreResult<PairBusy> {
+    // One round trip for everything a booking check reads about the two people: busy rows
+    // (who 0 and 1), the upcoming count (who 2) and the mentor's day (who 3, only when the
+    // mentor caps bookings per day: ?7 and ?8 are then its bounds).
+    let sql = format!(
+        "{BUSY_ROWS}
+         UNION ALL
+         SELECT 2, count(*), 0, 0 FROM bookings WHERE status = 'active' AND mentor_id = ?1
+           AND mentee_id = ?2 AND end_at > ?5 AND id IS NOT ?6
+         UNION ALL
+         SELECT 3, start_at, end_at, 1 FROM bookings WHERE status = 'active' AND mentor_id = ?1
+           AND ?7 IS NOT NULL AND start_at >= ?7 AND start_at < ?8 AND id IS NOT ?6
+         ORDER BY 1, 2"
+    );
+    let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_param(mentor))
+        .bind(user_param(mentee))
+        .bind(to_secs(span.start()))
+        .bind(to_secs(span.end()))
+        .bind(to_secs(now))
+        .bind(except.map(BookingId::as_str))
+        .bind(day.map(|d| to_secs(d.start())))
+        .bind(day.map(|d| to_secs(d.end())))
+        .fetch_all(conn)
+        .await?;
+    let mut pair = PairBusy::default();
+    for (who, start, end, _) in rows {
+        match who {
+            0 => pair.mentor_busy.push(interval(start, end)?),
+            1 => pair.mentee_busy.push(interval(start, end)?),
+            2 => {
+                pair.upcoming_between = u32::try_from(start)
+                    .map_err(|_| StoreError::Corrupt(format!("count {start}")))?
+            }
+            _ => pair.mentor_day_starts.push(from_secs(start)?),
+        }
+    }
+    Ok(pair)
 }
 
 pub(super) async fn cancel(

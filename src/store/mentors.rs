@@ -19,10 +19,6 @@ struct MentorRow {
     horizon_days: i64,
     max_per_day: i64,
     max_per_mentee: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct RangeRow {
     weekday: Option<i64>,
     date: Option<String>,
     start_minute: Option<i64>,
@@ -84,37 +80,46 @@ pub(super) async fn mentor(
     user: UserId,
     since: NaiveDate,
 ) -> StoreResult<Option<Mentor>> {
-    let row: Option<MentorRow> = sqlx::query_as(
-        "SELECT timezone, session_minutes, buffer_minutes, min_notice_hours, horizon_days,
-                max_per_day, max_per_mentee
-         FROM mentors WHERE user_id = ?",
-    )
-    .bind(user_param(user))
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let mut schedule = Schedule::new(parse_tz(&row.timezone)?);
-    // Weekly ranges (date NULL) and overrides with their ranges (weekday NULL) in one trip;
-    // an override without ranges (off) comes as one row with NULL minutes.
-    let ranges: Vec<RangeRow> = sqlx::query_as(
-        "SELECT weekday, NULL AS date, start_minute, end_minute FROM weekly_ranges
-         WHERE mentor_id = ?1
-         UNION ALL
-         SELECT NULL, o.date, r.start_minute, r.end_minute
-         FROM overrides o LEFT JOIN override_ranges r ON r.mentor_id = o.mentor_id AND r.date = o.date
-         WHERE o.mentor_id = ?1 AND o.date >= ?2
-         ORDER BY 2, 1, 3",
+    // One round trip: the mentor's settings joined to their weekly ranges (date NULL) and
+    // overrides with their ranges (weekday NULL). A mentor without ranges comes as one row
+    // with both NULL; an override without ranges (off) as one row with NULL minutes.
+    let rows: Vec<MentorRow> = sqlx::query_as(
+        "SELECT m.timezone, m.session_minutes, m.buffer_minutes, m.min_notice_hours,
+                m.horizon_days, m.max_per_day, m.max_per_mentee,
+                r.weekday, r.date, r.start_minute, r.end_minute
+         FROM mentors m LEFT JOIN (
+             SELECT mentor_id, weekday, NULL AS date, start_minute, end_minute
+             FROM weekly_ranges WHERE mentor_id = ?1
+             UNION ALL
+             SELECT o.mentor_id, NULL, o.date, r.start_minute, r.end_minute
+             FROM overrides o
+             LEFT JOIN override_ranges r ON r.mentor_id = o.mentor_id AND r.date = o.date
+             WHERE o.mentor_id = ?1 AND o.date >= ?2
+         ) r ON r.mentor_id = m.user_id
+         WHERE m.user_id = ?1
+         ORDER BY r.date, r.weekday, r.start_minute",
     )
     .bind(user_param(user))
     .bind(since.format("%Y-%m-%d").to_string())
     .fetch_all(&mut *conn)
     .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut schedule = Schedule::new(parse_tz(&first.timezone)?);
+    let settings = MentorSettings {
+        session_minutes: small(first.session_minutes, "session_minutes")?,
+        buffer_minutes: small(first.buffer_minutes, "buffer_minutes")?,
+        min_notice_hours: small(first.min_notice_hours, "min_notice_hours")?,
+        horizon_days: small(first.horizon_days, "horizon_days")?,
+        max_per_day: small(first.max_per_day, "max_per_day")?,
+        max_per_mentee: small(first.max_per_mentee, "max_per_mentee")?,
+    };
     let mut current: Option<(NaiveDate, Vec<LocalRange>)> = None;
-    for r in ranges {
+    for r in rows {
         let minutes = r.start_minute.zip(r.end_minute);
         match (r.weekday, r.date) {
+            (None, None) => {}
             (Some(weekday), None) => {
                 let day = u8::try_from(weekday)
                     .ok()
@@ -134,20 +139,12 @@ pub(super) async fn mentor(
                     entry.1.push(range(start, end)?);
                 }
             }
-            _ => return Err(StoreError::Corrupt("schedule row".into())),
+            (Some(_), Some(_)) => return Err(StoreError::Corrupt("schedule row".into())),
         }
     }
     if let Some((d, ranges)) = current {
         schedule.set_override(d, &ranges);
     }
-    let settings = MentorSettings {
-        session_minutes: small(row.session_minutes, "session_minutes")?,
-        buffer_minutes: small(row.buffer_minutes, "buffer_minutes")?,
-        min_notice_hours: small(row.min_notice_hours, "min_notice_hours")?,
-        horizon_days: small(row.horizon_days, "horizon_days")?,
-        max_per_day: small(row.max_per_day, "max_per_day")?,
-        max_per_mentee: small(row.max_per_mentee, "max_per_mentee")?,
-    };
     Ok(Some(Mentor {
         user,
         schedule,

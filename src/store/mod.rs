@@ -26,7 +26,7 @@ use crate::domain::{Booking, Mentor, PastTime};
 use crate::scheduling::booking::{BookingId, UserId};
 use crate::scheduling::interval::Interval;
 
-pub use bookings::{BookingQuery, BusyTime, NewBooking};
+pub use bookings::{BookingQuery, BusyTime, NewBooking, PairBusy};
 pub use jobs::{Job, NewJob};
 pub use writer::BoxFuture;
 
@@ -339,26 +339,19 @@ impl WriteTx {
         bookings::list(&mut self.tx, query).await
     }
 
-    /// A user's busy time overlapping `span`, leaving out `except`.
-    pub async fn busy_time(
+    /// What a booking check reads about its two people: each one's busy time overlapping
+    /// `span`, the mentor's bookings starting within `day` (when given), and the mentee's
+    /// upcoming bookings with the mentor at `now`, all leaving out `except` (a booking being
+    /// moved).
+    pub async fn pair_busy(
         &mut self,
-        user: UserId,
+        people: (UserId, UserId),
         span: Interval,
-        except: Option<&BookingId>,
-    ) -> StoreResult<BusyTime> {
-        bookings::busy_time(&mut self.tx, user, span, except).await
-    }
-
-    /// Active bookings of `mentee` with `mentor` that have not ended at `now`, leaving out
-    /// `except`.
-    pub async fn count_upcoming_between(
-        &mut self,
-        mentor: UserId,
-        mentee: UserId,
+        day: Option<Interval>,
         now: DateTime<Utc>,
         except: Option<&BookingId>,
-    ) -> StoreResult<u32> {
-        bookings::count_upcoming_between(&mut self.tx, mentor, mentee, now, except).await
+    ) -> StoreResult<PairBusy> {
+        bookings::pair_busy(&mut self.tx, people, span, day, now, except).await
     }
 
     /// Inserts a booking. [`StoreError::Overlap`] when it would overlap an active booking of

@@ -111,14 +111,24 @@ async fn apply(
     let mut tx = WriteTx {
         tx: pool.begin_with("BEGIN IMMEDIATE").await?,
     };
+    // Savepoint bookkeeping rides along with the next unit's opening statement: one round
+    // trip between units instead of two.
+    let mut opening = "SAVEPOINT unit";
     for unit in batch {
-        sqlx::query("SAVEPOINT unit").execute(&mut *tx.tx).await?;
+        sqlx::raw_sql(opening).execute(&mut *tx.tx).await?;
         let (keep, deliver) = unit(&mut tx).await;
         deliveries.push(deliver);
-        if !keep {
-            sqlx::query("ROLLBACK TO unit").execute(&mut *tx.tx).await?;
-        }
-        sqlx::query("RELEASE unit").execute(&mut *tx.tx).await?;
+        opening = if keep {
+            "RELEASE unit; SAVEPOINT unit"
+        } else {
+            "ROLLBACK TO unit; RELEASE unit; SAVEPOINT unit"
+        };
+    }
+    // COMMIT releases a kept last unit by itself; a refused one is undone first.
+    if opening.starts_with("ROLLBACK") {
+        sqlx::raw_sql("ROLLBACK TO unit")
+            .execute(&mut *tx.tx)
+            .await?;
     }
     tx.commit().await
 }
