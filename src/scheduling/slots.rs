@@ -153,8 +153,11 @@ pub(crate) fn slots_with(inputs: &SlotInputs<'_>, span: Interval, rules: Rules) 
         let mut start = window.start();
         if start < span.start() {
             let behind = (span.start() - start).num_seconds();
-            let steps = (behind + step_seconds - 1) / step_seconds;
-            start += Duration::seconds(steps * step_seconds);
+            start += Duration::seconds(behind / step_seconds * step_seconds);
+            // `now` may carry fractions of a second: finish the jump step by step.
+            while start < span.start() {
+                start += step;
+            }
         }
         while start < span.end() {
             let Some(slot) = Interval::starting_at(start, policy.session) else {
@@ -355,6 +358,29 @@ mod tests {
         );
         // 01:00 LHST = 14:30Z; 04:00 LHDT = 17:00Z: two and a half real hours, two slots.
         assert_eq!(starts(&slots), ["10-03T14:30", "10-03T15:30"]);
+    }
+
+    #[test]
+    fn a_now_with_fractions_of_a_second_never_offers_a_slot_before_the_notice() {
+        let s = weekday_mornings(chrono_tz::UTC);
+        let p = SlotPolicy {
+            min_notice: Duration::zero(),
+            ..SlotPolicy::default()
+        };
+        let now = utc("2026-11-23T09:00:00Z") + Duration::nanoseconds(1);
+        let slots = free_slots(
+            &inputs(&s, &p, "2026-11-23T00:00:00Z"),
+            iv("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"),
+        );
+        assert_eq!(slots[0].start(), utc("2026-11-23T09:00:00Z"));
+        let slots = free_slots(
+            &SlotInputs {
+                now,
+                ..inputs(&s, &p, "2026-11-23T00:00:00Z")
+            },
+            iv("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"),
+        );
+        assert_eq!(slots[0].start(), utc("2026-11-23T09:30:00Z"));
     }
 
     #[test]
