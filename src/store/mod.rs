@@ -104,6 +104,17 @@ impl StoreOptions {
     }
 }
 
+/// Durability settings of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `wal` expected.
+    pub journal_mode: String,
+    /// 2 = FULL expected.
+    pub synchronous: i64,
+    /// Foreign keys enforced.
+    pub foreign_keys: bool,
+}
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -153,6 +164,26 @@ impl Store {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    /// The durability settings in force on the writer connection (for health checks and
+    /// tests): journal mode, `synchronous` level (2 = FULL) and foreign keys.
+    pub async fn durability(&self) -> StoreResult<Durability> {
+        let mut conn = self.write.acquire().await?;
+        let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await?;
+        let foreign_keys: bool = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Durability {
+            journal_mode,
+            synchronous,
+            foreign_keys,
+        })
     }
 
     /// True when the database answers a query.

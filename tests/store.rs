@@ -1,0 +1,265 @@
+//! The store on a real database file: durability settings, migrations on reopen, the
+//! overlap triggers, and the job queue's leases.
+
+mod common;
+
+use chrono::Duration;
+use common::{MENTEE, MENTOR, request, utc};
+use mentorbot::domain::CalendarStatus;
+use mentorbot::scheduling::booking::{BookingId, UserId};
+use mentorbot::scheduling::interval::Interval;
+use mentorbot::store::{NewBooking, NewJob, Store, StoreError, StoreOptions};
+
+const NOW: &str = "2026-11-23T08:00:00Z";
+
+fn booking(id: &str, mentor: u64, mentee: u64, start: &str, minutes: i64) -> NewBooking {
+    NewBooking {
+        id: BookingId::parse(id).unwrap(),
+        mentor: UserId(mentor),
+        mentee: UserId(mentee),
+        mentor_name: "m".into(),
+        mentee_name: "e".into(),
+        interval: Interval::starting_at(utc(start), Duration::minutes(minutes)).unwrap(),
+        calendar_status: CalendarStatus::NotConnected,
+        now: utc(NOW),
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(&StoreOptions::new(dir.path().join("bot.db")))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_database_runs_in_wal_with_full_sync_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let d = store.durability().await.unwrap();
+    assert_eq!(d.journal_mode, "wal");
+    assert_eq!(d.synchronous, 2, "synchronous=FULL");
+    assert!(d.foreign_keys);
+}
+
+#[tokio::test]
+async fn reopening_a_migrated_database_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let service = mentorbot::service::Service::new(store.clone());
+    service
+        .set_availability(MENTOR, "mon-fri", "09:00-12:00", Some("UTC"), utc(NOW))
+        .await
+        .unwrap();
+    let booked = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T09:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    store.close().await;
+    let again = open(&dir).await;
+    assert_eq!(
+        again.booking(&booked.id).await.unwrap().unwrap().interval,
+        booked.interval
+    );
+}
+
+#[tokio::test]
+async fn the_triggers_refuse_overlaps_of_either_person_but_allow_touching_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut tx = store.write().await.unwrap();
+    tx.insert_booking(&booking("AAAAAA", 1, 2, "2026-11-24T09:00:00Z", 60))
+        .await
+        .unwrap();
+    for (id, mentor, mentee, start, minutes) in [
+        ("BBBBBB", 1, 3, "2026-11-24T09:30:00Z", 60), // the mentor again
+        ("CCCCCC", 4, 2, "2026-11-24T08:30:00Z", 45), // the mentee, with someone else
+        ("DDDDDD", 2, 5, "2026-11-24T09:59:00Z", 15), // the mentee, now as a mentor
+        ("EEEEEE", 6, 1, "2026-11-24T08:00:00Z", 240), // the mentor, now as a mentee
+    ] {
+        let err = tx
+            .insert_booking(&booking(id, mentor, mentee, start, minutes))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Overlap), "{id}: {err:?}");
+    }
+    tx.insert_booking(&booking("FFFFFF", 1, 3, "2026-11-24T10:00:00Z", 30))
+        .await
+        .unwrap();
+    tx.insert_booking(&booking("GGGGGG", 7, 2, "2026-11-24T08:00:00Z", 60))
+        .await
+        .unwrap();
+    let err = tx
+        .insert_booking(&booking("AAAAAA", 8, 9, "2026-11-25T08:00:00Z", 60))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DuplicateId));
+    // Moving a booking onto another one is refused too; onto its own time is fine.
+    let moved = Interval::starting_at(utc("2026-11-24T10:15:00Z"), Duration::minutes(30)).unwrap();
+    let err = tx
+        .move_booking(
+            &BookingId::parse("AAAAAA").unwrap(),
+            moved,
+            UserId(1),
+            utc(NOW),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Overlap));
+    let own = Interval::starting_at(utc("2026-11-24T09:15:00Z"), Duration::minutes(30)).unwrap();
+    tx.move_booking(
+        &BookingId::parse("AAAAAA").unwrap(),
+        own,
+        UserId(1),
+        utc(NOW),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+fn job(kind: &str, run_after: &str) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        booking: None,
+        payload: serde_json::json!({ "kind": kind }),
+        run_after: utc(run_after),
+        now: utc(NOW),
+    }
+}
+
+#[tokio::test]
+async fn jobs_are_claimed_once_per_lease_and_run_again_when_the_lease_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut tx = store.write().await.unwrap();
+    tx.enqueue(&[
+        job("a", NOW),
+        job("b", NOW),
+        job("later", "2026-11-23T08:05:00Z"),
+    ])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let now = utc(NOW);
+    let lease = now + Duration::minutes(5);
+    let first = store.claim_jobs("worker-1", now, lease, 10).await.unwrap();
+    assert_eq!(
+        first.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert!(first.iter().all(|j| j.attempts == 1));
+    // Held by worker-1: nobody else gets them while the lease lasts.
+    assert!(
+        store
+            .claim_jobs("worker-2", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .complete_job(first[0].id, "worker-1", now)
+            .await
+            .unwrap()
+    );
+    // worker-1 dies holding "b"; after the lease it is due again, for someone else.
+    let after = lease + Duration::seconds(1);
+    let again = store
+        .claim_jobs("worker-2", after, after + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|j| j.kind.as_str()).collect::<Vec<_>>(),
+        ["b", "later"]
+    );
+    assert_eq!(again[0].attempts, 2);
+    // The old holder can no longer finish it.
+    assert!(
+        !store
+            .complete_job(first[1].id, "worker-1", after)
+            .await
+            .unwrap()
+    );
+    // A retry releases it until its new time; a failure ends it with the error kept.
+    assert!(
+        store
+            .retry_job(again[0].id, "worker-2", after + Duration::minutes(1), "503")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .fail_job(again[1].id, "worker-2", after, "50007")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_jobs("worker-3", after, after + Duration::minutes(5), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = after + Duration::minutes(1);
+    let retried = store
+        .claim_jobs("worker-3", later, later + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].last_error.as_deref(), Some("503"));
+    assert_eq!(retried[0].attempts, 3);
+}
+
+#[tokio::test]
+async fn a_refused_write_in_a_batch_leaves_the_others_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut handles = Vec::new();
+    for (i, start) in [
+        "2026-11-24T09:00:00Z",
+        "2026-11-24T09:30:00Z",
+        "2026-11-24T09:00:00Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let b = booking(
+                ["AAAAAA", "BBBBBB", "CCCCCC"][i],
+                1,
+                10 + i as u64,
+                start,
+                30,
+            );
+            store
+                .transact(move |tx| Box::pin(async move { tx.insert_booking(&b).await }))
+                .await
+        }));
+    }
+    let results: Vec<_> = futures_results(handles).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 2);
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(StoreError::Overlap)))
+    );
+    assert!(
+        store
+            .booking(&BookingId::parse("BBBBBB").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn futures_results(
+    handles: Vec<tokio::task::JoinHandle<Result<(), StoreError>>>,
+) -> Vec<Result<(), StoreError>> {
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
