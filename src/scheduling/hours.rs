@@ -20,6 +20,11 @@ impl Days {
     /// All seven days.
     pub const EVERYDAY: Days = Days(0b111_1111);
 
+    /// The set with these bits (bit 0 = Monday … bit 6 = Sunday; higher bits ignored).
+    pub const fn from_bits(bits: u8) -> Days {
+        Days(bits & 0b111_1111)
+    }
+
     /// The set holding just `day`.
     pub fn single(day: Weekday) -> Days {
         Days(1 << day.num_days_from_monday())

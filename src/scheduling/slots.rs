@@ -439,4 +439,189 @@ mod tests {
         );
         assert_eq!(slots.len(), 6);
     }
+
+    /// One row of the DST and timezone table: a schedule, a policy, `now`, the local dates
+    /// asked for, and the slot starts expected, written with their local offsets.
+    struct Row {
+        name: &'static str,
+        tz: chrono_tz::Tz,
+        weekly: &'static [(Days, u16, u16)],
+        overrides: &'static [(&'static str, &'static [(u16, u16)])],
+        session: i64,
+        notice_hours: i64,
+        now: &'static str,
+        dates: (&'static str, &'static str),
+        expected: &'static [&'static str],
+    }
+
+    const fn hm(h: u16, m: u16) -> u16 {
+        h * 60 + m
+    }
+
+    const SUN: Days = Days::from_bits(0b100_0000);
+    const MON: Days = Days::from_bits(0b000_0001);
+
+    const TABLE: &[Row] = &[
+        Row {
+            name: "New York spring gap: a 01:00-04:00 window holds two real hours",
+            tz: chrono_tz::America::New_York,
+            weekly: &[(SUN, hm(1, 0), hm(4, 0))],
+            overrides: &[],
+            session: 60,
+            notice_hours: 2,
+            now: "2026-03-01T00:00:00Z",
+            dates: ("2026-03-08", "2026-03-08"),
+            expected: &["2026-03-08T01:00:00-05:00", "2026-03-08T03:00:00-04:00"],
+        },
+        Row {
+            name: "New York fall fold: 01:00-02:00 holds the repeated hour too",
+            tz: chrono_tz::America::New_York,
+            weekly: &[(SUN, hm(1, 0), hm(2, 0))],
+            overrides: &[],
+            session: 60,
+            notice_hours: 2,
+            now: "2026-10-25T00:00:00Z",
+            dates: ("2026-11-01", "2026-11-01"),
+            expected: &["2026-11-01T01:00:00-04:00", "2026-11-01T01:00:00-05:00"],
+        },
+        Row {
+            name: "London spring change: 00:30-02:30 loses the skipped hour",
+            tz: chrono_tz::Europe::London,
+            weekly: &[(SUN, hm(0, 30), hm(2, 30))],
+            overrides: &[],
+            session: 60,
+            notice_hours: 2,
+            now: "2026-03-22T00:00:00Z",
+            dates: ("2026-03-29", "2026-03-29"),
+            expected: &["2026-03-29T00:30:00+00:00"],
+        },
+        Row {
+            name: "Lord Howe shifts by thirty minutes",
+            tz: chrono_tz::Australia::Lord_Howe,
+            weekly: &[(SUN, hm(1, 0), hm(4, 0))],
+            overrides: &[],
+            session: 60,
+            notice_hours: 2,
+            now: "2026-09-27T00:00:00Z",
+            dates: ("2026-10-04", "2026-10-04"),
+            expected: &["2026-10-04T01:00:00+10:30", "2026-10-04T02:30:00+11:00"],
+        },
+        Row {
+            name: "Kathmandu keeps +05:45",
+            tz: chrono_tz::Asia::Kathmandu,
+            weekly: &[(MON, hm(9, 0), hm(10, 0))],
+            overrides: &[],
+            session: 30,
+            notice_hours: 2,
+            now: "2026-11-16T00:00:00Z",
+            dates: ("2026-11-23", "2026-11-23"),
+            expected: &["2026-11-23T09:00:00+05:45", "2026-11-23T09:30:00+05:45"],
+        },
+        Row {
+            name: "Apia skipped 2011-12-30: no slots that date",
+            tz: chrono_tz::Pacific::Apia,
+            weekly: &[(Days::EVERYDAY, hm(9, 0), hm(17, 0))],
+            overrides: &[],
+            session: 240,
+            notice_hours: 2,
+            now: "2011-12-20T00:00:00Z",
+            dates: ("2011-12-29", "2011-12-31"),
+            expected: &[
+                "2011-12-29T09:00:00-10:00",
+                "2011-12-29T13:00:00-10:00",
+                "2011-12-31T09:00:00+14:00",
+                "2011-12-31T13:00:00+14:00",
+            ],
+        },
+        Row {
+            name: "an override opens a day without weekly hours",
+            tz: chrono_tz::UTC,
+            weekly: &[(Days::WEEKDAYS, hm(9, 0), hm(12, 0))],
+            overrides: &[("2026-11-29", &[(hm(10, 0), hm(11, 0))])],
+            session: 30,
+            notice_hours: 2,
+            now: "2026-11-23T00:00:00Z",
+            dates: ("2026-11-29", "2026-11-29"),
+            expected: &["2026-11-29T10:00:00+00:00", "2026-11-29T10:30:00+00:00"],
+        },
+        Row {
+            name: "a past-midnight range loses its tail when the next day is off",
+            tz: chrono_tz::UTC,
+            weekly: &[(MON, hm(22, 0), hm(25, 0))],
+            overrides: &[("2026-11-24", &[])],
+            session: 30,
+            notice_hours: 2,
+            now: "2026-11-16T00:00:00Z",
+            dates: ("2026-11-23", "2026-11-24"),
+            expected: &[
+                "2026-11-23T22:00:00+00:00",
+                "2026-11-23T22:30:00+00:00",
+                "2026-11-23T23:00:00+00:00",
+                "2026-11-23T23:30:00+00:00",
+            ],
+        },
+        Row {
+            name: "an override of 09:15-09:45 offers 09:15",
+            tz: chrono_tz::Europe::Berlin,
+            weekly: &[(Days::WEEKDAYS, hm(9, 0), hm(17, 0))],
+            overrides: &[("2026-11-25", &[(hm(9, 15), hm(9, 45))])],
+            session: 30,
+            notice_hours: 2,
+            now: "2026-11-23T00:00:00Z",
+            dates: ("2026-11-25", "2026-11-25"),
+            expected: &["2026-11-25T09:15:00+01:00"],
+        },
+        Row {
+            name: "min notice counts real hours across the New York spring change",
+            tz: chrono_tz::America::New_York,
+            weekly: &[(SUN, hm(0, 0), hm(4, 30))],
+            overrides: &[],
+            session: 30,
+            notice_hours: 2,
+            now: "2026-03-08T05:30:00Z",
+            dates: ("2026-03-08", "2026-03-08"),
+            expected: &["2026-03-08T03:30:00-04:00", "2026-03-08T04:00:00-04:00"],
+        },
+    ];
+
+    #[test]
+    fn the_dst_and_timezone_table_offers_exactly_the_expected_slots() {
+        use crate::scheduling::local_time::{end_instant, start_instant};
+        for row in TABLE {
+            let mut schedule = Schedule::new(row.tz);
+            for (days, start, end) in row.weekly {
+                schedule.set_weekly(*days, &[LocalRange::new(*start, *end).unwrap()]);
+            }
+            for (date, ranges) in row.overrides {
+                let ranges: Vec<_> = ranges
+                    .iter()
+                    .map(|(a, b)| LocalRange::new(*a, *b).unwrap())
+                    .collect();
+                schedule.set_override(date.parse().unwrap(), &ranges);
+            }
+            let policy = SlotPolicy {
+                session: Duration::minutes(row.session),
+                min_notice: Duration::hours(row.notice_hours),
+                ..SlotPolicy::default()
+            };
+            let first = row.dates.0.parse().unwrap();
+            let last = row.dates.1.parse().unwrap();
+            let span = Interval::new(
+                start_instant(row.tz, first, 0).unwrap(),
+                end_instant(row.tz, last, 24 * 60).unwrap(),
+            )
+            .unwrap();
+            let slots = free_slots(&inputs(&schedule, &policy, row.now), span);
+            let got: Vec<String> = slots
+                .iter()
+                .map(|s| s.start().with_timezone(&row.tz).to_rfc3339())
+                .collect();
+            assert_eq!(got, row.expected, "{}", row.name);
+            assert!(
+                slots.iter().all(|s| s.duration() == policy.session),
+                "{}: every slot is one session of real time",
+                row.name
+            );
+        }
+    }
 }
