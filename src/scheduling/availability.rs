@@ -186,7 +186,12 @@ impl Schedule {
             let Some(day_start) = start_instant(self.tz, date, 0) else {
                 return;
             };
-            let Some(day_end) = end_instant(self.tz, date, DAY_MINUTES) else {
+            // The piece ends where the next one starts (the *earliest* next midnight), so
+            // pieces never overlap, even where local midnight happens twice (Havana).
+            let Some(day_end) = date
+                .succ_opt()
+                .and_then(|next| start_instant(self.tz, next, 0))
+            else {
                 return;
             };
             if day_start >= window.end() || day_start >= span.end() {
@@ -400,5 +405,18 @@ mod tests {
         assert!(week.contains(&day[0]), "{day:?} not in {week:?}");
         // Round-the-clock availability restarts at each local midnight.
         assert_eq!(day[0], iv("2026-11-04T05:00:00Z", "2026-11-05T05:00:00Z"));
+    }
+
+    #[test]
+    fn round_the_clock_pieces_do_not_overlap_where_midnight_happens_twice() {
+        // Havana falls back from 01:00 CDT to 00:00 CST on 2015-11-01: midnight twice.
+        let mut s = Schedule::new(chrono_tz::America::Havana);
+        s.set_weekly(Days::EVERYDAY, &[r((0, 0), (24, 0))]);
+        let windows = s.windows(iv("2015-10-30T00:00:00Z", "2015-11-03T00:00:00Z"));
+        for pair in windows.windows(2) {
+            assert!(pair[0].end() <= pair[1].start(), "{pair:?}");
+        }
+        assert!(windows.contains(&iv("2015-10-31T04:00:00Z", "2015-11-01T04:00:00Z")));
+        assert!(windows.contains(&iv("2015-11-01T04:00:00Z", "2015-11-02T05:00:00Z")));
     }
 }

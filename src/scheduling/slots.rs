@@ -114,12 +114,17 @@ pub(crate) fn slots_with(inputs: &SlotInputs<'_>, span: Interval, rules: Rules) 
         return Vec::new();
     }
 
+    // Only busy time that can touch a slot starting in the span matters; filtering before
+    // the sort keeps a one-day picker cheap for a mentor with a long calendar.
+    let reach = span.widened(policy.buffer);
+    let reach = Interval::new(reach.start(), reach.end() + policy.session).unwrap_or(reach);
     let busy = if rules.busy {
         merge(
             inputs
                 .busy
                 .iter()
                 .chain(inputs.external_busy)
+                .filter(|b| b.overlaps(&reach))
                 .map(|b| b.widened(policy.buffer))
                 .collect(),
         )
@@ -129,10 +134,16 @@ pub(crate) fn slots_with(inputs: &SlotInputs<'_>, span: Interval, rules: Rules) 
     let mut busy_cursor = OverlapCursor::new(&busy);
 
     let tz = inputs.schedule.tz();
+    // Local days of slots in the span lie within a day of it (offsets stay under 26 h).
+    let days_reach = span.widened(Duration::hours(26));
     let per_day: HashMap<NaiveDate, u32> = match policy.max_per_day {
         Some(_) if rules.daily_cap => {
             let mut counts = HashMap::new();
-            for start in inputs.booked_starts {
+            for start in inputs
+                .booked_starts
+                .iter()
+                .filter(|s| days_reach.contains_instant(**s))
+            {
                 *counts.entry(local_date(tz, *start)).or_insert(0) += 1;
             }
             counts
