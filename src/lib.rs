@@ -13,7 +13,9 @@
 
 pub mod app;
 pub mod config;
+pub mod discord;
 pub mod domain;
+pub mod jobs;
 pub mod scheduling;
 pub mod service;
 pub mod store;

@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&settings.log_filter))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter(
+            &settings.log_filter,
+        )))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -33,11 +35,35 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(mentorbot::app::run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ mentorbot::app::AppError::AlreadyRunning { .. }) => {
+            eprintln!("mentorbot: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
-            tracing::error!("{e:#}");
+            tracing::error!("{:#}", anyhow::Error::from(e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The operator's filter, with serenity's HTTP layer and the HTTP clients capped at `info`
+/// unless named explicitly: at debug level they log request URLs, which hold interaction
+/// tokens.
+fn log_filter(filter: &str) -> String {
+    let mut full = filter.to_owned();
+    for target in [
+        "serenity",
+        "reqwest",
+        "hyper",
+        "hyper_util",
+        "tungstenite",
+        "tokio_tungstenite",
+    ] {
+        if !filter.contains(target) {
+            full.push_str(&format!(",{target}=info"));
+        }
+    }
+    full
 }
 
 /// The process environment over `.env` (the environment wins, as with docker and systemd).

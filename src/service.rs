@@ -213,6 +213,17 @@ pub struct DaySlots {
     pub days: Vec<(NaiveDate, usize)>,
 }
 
+/// One line of `/mentors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentorListing {
+    /// The mentor.
+    pub user: UserId,
+    /// Their last seen display name.
+    pub name: Option<String>,
+    /// Their next free slot, if any.
+    pub next: Option<Interval>,
+}
+
 /// A booking request from the picker.
 #[derive(Debug, Clone)]
 pub struct BookRequest {
@@ -595,6 +606,36 @@ impl Service {
         })
     }
 
+    /// Reads a `/book` date: in the viewer's zone (the mentor's if the viewer set none);
+    /// today or later.
+    pub async fn picker_date(
+        &self,
+        mentor: UserId,
+        viewer: UserId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<NaiveDate> {
+        let mentor = self
+            .store
+            .mentor(mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        let tz = self
+            .store
+            .user_timezone(viewer)
+            .await?
+            .unwrap_or(mentor.schedule.tz());
+        let today = local_date(tz, now);
+        let date = parse_date(text, today)?;
+        if date < today {
+            return Err(ServiceError::DateInPast {
+                date,
+                example: today,
+            });
+        }
+        Ok(date)
+    }
+
     /// Every free slot of `mentor` from now to their horizon.
     async fn horizon_slots(
         &self,
@@ -697,6 +738,75 @@ impl Service {
                 limit,
             })
             .await?)
+    }
+
+    /// Remembers display names seen in an interaction, and lists `mentor_in` in `guild` when
+    /// they are a mentor (a mentor is listed in a server once they used a mentor command
+    /// there).
+    pub async fn seen(
+        &self,
+        names: Vec<(UserId, String)>,
+        mentor_in: Option<(u64, UserId)>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    for (user, name) in &names {
+                        tx.remember_name(*user, &trimmed_name(name)).await?;
+                    }
+                    if let Some((guild, mentor)) = mentor_in {
+                        tx.list_in_guild(guild, mentor, now).await?;
+                    }
+                    Ok::<(), ServiceError>(())
+                })
+            })
+            .await
+    }
+
+    /// The display name last seen for `user`.
+    pub async fn user_name(&self, user: UserId) -> ServiceResult<Option<String>> {
+        Ok(self.store.user_name(user).await?)
+    }
+
+    /// `/mentors`: the mentors listed in `guild` with their next free slot, soonest first
+    /// (mentors without free slots last).
+    pub async fn mentors_in(
+        &self,
+        guild: u64,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<MentorListing>> {
+        let mut listings = Vec::new();
+        for (user, name) in self.store.guild_mentors(guild).await? {
+            let Some(mentor) = self.store.mentor(user, override_horizon(now)).await? else {
+                continue;
+            };
+            let next = self
+                .horizon_slots(&mentor, None, now)
+                .await?
+                .into_iter()
+                .next();
+            listings.push(MentorListing { user, name, next });
+        }
+        listings.sort_by_key(|l| (l.next.is_none(), l.next.map(|n| n.start())));
+        Ok(listings)
+    }
+
+    /// `/admin mentor-role`: sets (or, with `None`, clears) the role a mentor needs in `guild`.
+    pub async fn set_mentor_role(&self, guild: u64, role: Option<u64>) -> ServiceResult<()> {
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.set_mentor_role(guild, role).await?;
+                    Ok::<(), ServiceError>(())
+                })
+            })
+            .await
+    }
+
+    /// The role a mentor needs in `guild`, if the server set one.
+    pub async fn mentor_role(&self, guild: u64) -> ServiceResult<Option<u64>> {
+        Ok(self.store.mentor_role(guild).await?)
     }
 
     /// One booking, if `viewer` is one of its two people (others get not found).

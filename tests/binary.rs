@@ -45,16 +45,35 @@ fn a_malformed_setting_in_dot_env_is_named_and_nothing_starts() {
 }
 
 #[test]
-fn a_good_configuration_creates_and_migrates_the_database() {
+fn the_database_is_migrated_before_connecting_and_a_refused_connection_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
+    // Port 9 on loopback refuses connections: no request leaves the machine.
     let out = mentorbot(dir.path())
         .env("DISCORD_TOKEN", TOKEN)
         .env("DATABASE_URL", "sqlite://data.db")
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(dir.path().join("data.db").exists());
+    assert!(!stdout.contains("panicked") && !stderr.contains("panicked"));
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+}
+
+#[test]
+fn a_second_bot_on_the_same_database_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = std::fs::File::create(dir.path().join("data.db.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = mentorbot(dir.path())
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", "sqlite://data.db")
+        .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already running"), "{stderr}");
 }

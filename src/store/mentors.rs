@@ -263,3 +263,95 @@ pub(super) async fn delete_override(
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+pub(super) async fn remember_name(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    name: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (user_id, name) VALUES (?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
+    )
+    .bind(user_param(user))
+    .bind(name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn user_name(
+    conn: &mut SqliteConnection,
+    user: UserId,
+) -> StoreResult<Option<String>> {
+    let name: Option<Option<String>> =
+        sqlx::query_scalar("SELECT name FROM users WHERE user_id = ?")
+            .bind(user_param(user))
+            .fetch_optional(conn)
+            .await?;
+    Ok(name.flatten())
+}
+
+pub(super) async fn list_in_guild(
+    conn: &mut SqliteConnection,
+    guild: u64,
+    mentor: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO mentor_guilds (guild_id, mentor_id, listed_at)
+         SELECT ?1, user_id, ?3 FROM mentors WHERE user_id = ?2
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(guild as i64)
+    .bind(user_param(mentor))
+    .bind(to_secs(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn guild_mentors(
+    conn: &mut SqliteConnection,
+    guild: u64,
+) -> StoreResult<Vec<(UserId, Option<String>)>> {
+    let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT g.mentor_id, u.name FROM mentor_guilds g LEFT JOIN users u ON u.user_id = g.mentor_id
+         WHERE g.guild_id = ? ORDER BY lower(coalesce(u.name, '')), g.mentor_id",
+    )
+    .bind(guild as i64)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (super::user_from(id), name))
+        .collect())
+}
+
+pub(super) async fn set_mentor_role(
+    conn: &mut SqliteConnection,
+    guild: u64,
+    role: Option<u64>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, mentor_role_id) VALUES (?, ?)
+         ON CONFLICT (guild_id) DO UPDATE SET mentor_role_id = excluded.mentor_role_id",
+    )
+    .bind(guild as i64)
+    .bind(role.map(|r| r as i64))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn mentor_role(
+    conn: &mut SqliteConnection,
+    guild: u64,
+) -> StoreResult<Option<u64>> {
+    let role: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT mentor_role_id FROM guild_settings WHERE guild_id = ?")
+            .bind(guild as i64)
+            .fetch_optional(conn)
+            .await?;
+    Ok(role.flatten().map(|r| r as u64))
+}

@@ -236,6 +236,21 @@ impl Store {
         bookings::booking(&mut *self.read.acquire().await?, id).await
     }
 
+    /// The display name last seen for `user`.
+    pub async fn user_name(&self, user: UserId) -> StoreResult<Option<String>> {
+        mentors::user_name(&mut *self.read.acquire().await?, user).await
+    }
+
+    /// Mentors listed in a server, with their last seen names.
+    pub async fn guild_mentors(&self, guild: u64) -> StoreResult<Vec<(UserId, Option<String>)>> {
+        mentors::guild_mentors(&mut *self.read.acquire().await?, guild).await
+    }
+
+    /// The server's mentor role, if one is set.
+    pub async fn mentor_role(&self, guild: u64) -> StoreResult<Option<u64>> {
+        mentors::mentor_role(&mut *self.read.acquire().await?, guild).await
+    }
+
     /// A user's bookings, filtered.
     pub async fn bookings(&self, query: &BookingQuery) -> StoreResult<Vec<Booking>> {
         bookings::list(&mut *self.read.acquire().await?, query).await
@@ -341,6 +356,26 @@ impl WriteTx {
     /// overrides are left alone.
     pub async fn save_mentor(&mut self, mentor: &Mentor, now: DateTime<Utc>) -> StoreResult<()> {
         mentors::save_mentor(&mut self.tx, mentor, now).await
+    }
+
+    /// Remembers `user`'s display name (shown on bookings made later from a picker).
+    pub async fn remember_name(&mut self, user: UserId, name: &str) -> StoreResult<()> {
+        mentors::remember_name(&mut self.tx, user, name).await
+    }
+
+    /// Lists an existing mentor in a server (no-op for non-mentors and repeats).
+    pub async fn list_in_guild(
+        &mut self,
+        guild: u64,
+        mentor: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        mentors::list_in_guild(&mut self.tx, guild, mentor, now).await
+    }
+
+    /// Sets or clears a server's mentor role.
+    pub async fn set_mentor_role(&mut self, guild: u64, role: Option<u64>) -> StoreResult<()> {
+        mentors::set_mentor_role(&mut self.tx, guild, role).await
     }
 
     /// Sets (or replaces) one date override.

@@ -1,0 +1,415 @@
+//! The component router: picker buttons and selects, and `/bookings` pages. Each click is
+//! handled from its `custom_id` and the database alone, and re-validated by the service.
+
+use chrono::Utc;
+use poise::serenity_prelude as serenity;
+
+use super::errors::message_for;
+use super::picker::{Mode, PickerId, PickerView, render};
+use super::render::{booking_field, when};
+use super::{BotError, Data, display_name};
+use crate::domain::RoleFilter;
+use crate::scheduling::booking::{BookingId, Rejection, UserId};
+use crate::service::{BookRequest, ServiceError};
+
+/// Bookings per `/bookings` page.
+const BOOKINGS_PAGE: usize = 8;
+
+/// poise's event hook: routes component interactions.
+pub async fn on_event(
+    framework: poise::FrameworkContext<'_, Data, BotError>,
+    event: &serenity::FullEvent,
+) -> Result<(), BotError> {
+    if let serenity::FullEvent::InteractionCreate {
+        interaction: serenity::Interaction::Component(click),
+    } = event
+    {
+        let ctx = framework.serenity_context;
+        let data = framework.user_data;
+        if let Err(error) = route(ctx, data, click).await {
+            let text = message_for(
+                &format!(
+                    "component {}",
+                    click
+                        .data
+                        .custom_id
+                        .split(':')
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(":")
+                ),
+                &error,
+            );
+            let reply = serenity::CreateInteractionResponse::Message(
+                serenity::CreateInteractionResponseMessage::new()
+                    .content(text)
+                    .ephemeral(true),
+            );
+            if let Err(e) = click.create_response(&ctx.http, reply).await {
+                tracing::warn!(error = %super::errors::cause_chain(&e), "could not answer a component");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn route(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+) -> Result<(), BotError> {
+    let id = click.data.custom_id.as_str();
+    if let Some(page) = BookingsPageId::decode(id) {
+        let user = UserId(click.user.id.get());
+        let (embed, rows) = bookings_page(data, user, page.role, page.past, page.page).await?;
+        return update(ctx, click, embed, rows, None).await;
+    }
+    let Some(picked) = PickerId::decode(id) else {
+        return Err(BotError::User(
+            "This button is no longer valid. Run `/book` or `/bookings` again.".into(),
+        ));
+    };
+    let viewer = UserId(click.user.id.get());
+    let now = Utc::now();
+    match picked {
+        PickerId::Day { mentor, date, mode } => {
+            show_day(
+                ctx,
+                data,
+                click,
+                UserId(mentor),
+                Some(date),
+                mode,
+                0,
+                None,
+                None,
+            )
+            .await
+        }
+        PickerId::Page {
+            mentor,
+            date,
+            mode,
+            page,
+        } => {
+            show_day(
+                ctx,
+                data,
+                click,
+                UserId(mentor),
+                Some(date),
+                mode,
+                page,
+                None,
+                None,
+            )
+            .await
+        }
+        PickerId::Select {
+            mentor,
+            date,
+            mode,
+            page,
+        } => {
+            let chosen = match &click.data.kind {
+                serenity::ComponentInteractionDataKind::StringSelect { values } => values
+                    .first()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0)),
+                _ => None,
+            };
+            let Some(chosen) = chosen else {
+                return Err(BotError::User("Pick one of the times in the list.".into()));
+            };
+            show_day(
+                ctx,
+                data,
+                click,
+                UserId(mentor),
+                Some(date),
+                mode,
+                page,
+                Some(chosen),
+                None,
+            )
+            .await
+        }
+        PickerId::Confirm {
+            mentor,
+            start,
+            mode,
+        } => {
+            let mentor = UserId(mentor);
+            let result = match &mode {
+                Mode::Book => {
+                    check_mentor_role(ctx, data, click.guild_id, mentor).await?;
+                    let mentor_name = data
+                        .service
+                        .user_name(mentor)
+                        .await?
+                        .unwrap_or_else(|| "your mentor".to_owned());
+                    let request = BookRequest {
+                        mentor,
+                        mentee: viewer,
+                        mentor_name,
+                        mentee_name: display_name(&click.user),
+                        start,
+                    };
+                    data.service.book(&request, now).await
+                }
+                Mode::Move(id) => {
+                    data.service
+                        .reschedule(viewer, id.as_str(), start, now)
+                        .await
+                }
+            };
+            match result {
+                Ok(booking) => {
+                    data.followups.remember(booking.id.as_str(), &click.token);
+                    (data.wake_jobs)();
+                    let (_, other) = booking.other_person(viewer);
+                    let (title, line) = match mode {
+                        Mode::Book => (
+                            "Booked ✅",
+                            "The mentor gets a DM; you'll get a confirmation too.",
+                        ),
+                        Mode::Move(_) => {
+                            ("Moved ✅", "The other person gets a DM about the new time.")
+                        }
+                    };
+                    let embed = serenity::CreateEmbed::new().title(title).description(format!(
+                        "Booking `{}` with **{}**: {} · {} min.\n{line}\n`/bookings` lists your sessions.",
+                        booking.id,
+                        other,
+                        when(booking.interval.start()),
+                        booking.interval.duration().num_minutes()
+                    ));
+                    update(ctx, click, embed, vec![], None).await
+                }
+                Err(ServiceError::Rejected(Rejection::SlotTaken | Rejection::DayFull)) => {
+                    let tz_date = data
+                        .service
+                        .day_slots(mentor, viewer, None, moving(&mode), now)
+                        .await?
+                        .tz;
+                    let date = start.with_timezone(&tz_date).date_naive();
+                    show_day(
+                        ctx,
+                        data,
+                        click,
+                        mentor,
+                        Some(date),
+                        mode,
+                        0,
+                        None,
+                        Some("That slot was just taken. Here are the free times now."),
+                    )
+                    .await
+                }
+                Err(other) => Err(other.into()),
+            }
+        }
+    }
+}
+
+fn moving(mode: &Mode) -> Option<&BookingId> {
+    match mode {
+        Mode::Book => None,
+        Mode::Move(id) => Some(id),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show_day(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &serenity::ComponentInteraction,
+    mentor: UserId,
+    date: Option<chrono::NaiveDate>,
+    mode: Mode,
+    page: usize,
+    chosen: Option<chrono::DateTime<Utc>>,
+    notice: Option<&str>,
+) -> Result<(), BotError> {
+    let viewer = UserId(click.user.id.get());
+    let day = data
+        .service
+        .day_slots(mentor, viewer, date, moving(&mode), Utc::now())
+        .await?;
+    let mentor_name = if mentor == viewer {
+        "you".to_owned()
+    } else {
+        data.service
+            .user_name(mentor)
+            .await?
+            .unwrap_or_else(|| "your mentor".to_owned())
+    };
+    let (embed, rows) = render(&PickerView {
+        mentor: mentor.0,
+        mentor_name: &mentor_name,
+        day: &day,
+        mode: &mode,
+        page,
+        chosen,
+        notice,
+    });
+    update(ctx, click, embed, rows, None).await
+}
+
+async fn update(
+    ctx: &serenity::Context,
+    click: &serenity::ComponentInteraction,
+    embed: serenity::CreateEmbed,
+    rows: Vec<serenity::CreateActionRow>,
+    content: Option<String>,
+) -> Result<(), BotError> {
+    let mut message = serenity::CreateInteractionResponseMessage::new()
+        .embed(embed)
+        .components(rows);
+    if let Some(content) = content {
+        message = message.content(content);
+    }
+    click
+        .create_response(
+            &ctx.http,
+            serenity::CreateInteractionResponse::UpdateMessage(message),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Refuses a mentor who lacks the server's mentor role (when the server set one).
+pub async fn check_mentor_role(
+    ctx: &serenity::Context,
+    data: &Data,
+    guild: Option<serenity::GuildId>,
+    mentor: UserId,
+) -> Result<(), BotError> {
+    let Some(guild) = guild else {
+        return Ok(());
+    };
+    let Some(role) = data.service.mentor_role(guild.get()).await? else {
+        return Ok(());
+    };
+    let member = guild
+        .member(&ctx.http, serenity::UserId::new(mentor.0))
+        .await;
+    match member {
+        Ok(member) if member.roles.iter().any(|r| r.get() == role) => Ok(()),
+        Ok(_) => Err(BotError::User(
+            "That person isn't a mentor in this server (they don't have the server's mentor role). `/mentors` lists who is.".into(),
+        )),
+        Err(e) => Err(BotError::Discord(e)),
+    }
+}
+
+/// `bk:<role>:<past>:<page>`, a `/bookings` page button.
+struct BookingsPageId {
+    role: RoleFilter,
+    past: bool,
+    page: usize,
+}
+
+impl BookingsPageId {
+    fn encode(&self) -> String {
+        let role = match self.role {
+            RoleFilter::Both => "b",
+            RoleFilter::Mentor => "r",
+            RoleFilter::Mentee => "e",
+        };
+        format!("bk:{role}:{}:{}", u8::from(self.past), self.page)
+    }
+
+    fn decode(id: &str) -> Option<BookingsPageId> {
+        let mut parts = id.strip_prefix("bk:")?.split(':');
+        let role = match parts.next()? {
+            "b" => RoleFilter::Both,
+            "r" => RoleFilter::Mentor,
+            "e" => RoleFilter::Mentee,
+            _ => return None,
+        };
+        let past = match parts.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let page = parts.next()?.parse().ok().filter(|p| *p < 100)?;
+        parts
+            .next()
+            .is_none()
+            .then_some(BookingsPageId { role, past, page })
+    }
+}
+
+/// One page of `/bookings`.
+pub async fn bookings_page(
+    data: &Data,
+    user: UserId,
+    role: RoleFilter,
+    past: bool,
+    page: usize,
+) -> Result<(serenity::CreateEmbed, Vec<serenity::CreateActionRow>), BotError> {
+    let limit = ((page + 1) * BOOKINGS_PAGE + 1) as u32;
+    let all = data
+        .service
+        .bookings(user, role, past, Utc::now(), limit)
+        .await?;
+    let shown: Vec<_> = all
+        .iter()
+        .skip(page * BOOKINGS_PAGE)
+        .take(BOOKINGS_PAGE)
+        .collect();
+    let title = if past {
+        "Your past sessions"
+    } else {
+        "Your upcoming sessions"
+    };
+    let mut embed = serenity::CreateEmbed::new().title(title);
+    if shown.is_empty() {
+        embed = embed.description(if past {
+            "Nothing here yet."
+        } else {
+            "No upcoming sessions. Book one with `/book` or see `/mentors`."
+        });
+    }
+    for booking in &shown {
+        let (name, value) = booking_field(booking, user);
+        embed = embed.field(name, value, false);
+    }
+    let more = all.len() > (page + 1) * BOOKINGS_PAGE;
+    let mut buttons = Vec::new();
+    if page > 0 {
+        buttons.push(
+            serenity::CreateButton::new(
+                BookingsPageId {
+                    role,
+                    past,
+                    page: page - 1,
+                }
+                .encode(),
+            )
+            .label("◀ Sooner")
+            .style(serenity::ButtonStyle::Secondary),
+        );
+    }
+    if more {
+        buttons.push(
+            serenity::CreateButton::new(
+                BookingsPageId {
+                    role,
+                    past,
+                    page: page + 1,
+                }
+                .encode(),
+            )
+            .label("Later ▶")
+            .style(serenity::ButtonStyle::Secondary),
+        );
+    }
+    let rows = if buttons.is_empty() {
+        vec![]
+    } else {
+        vec![serenity::CreateActionRow::Buttons(buttons)]
+    };
+    Ok((embed, rows))
+}

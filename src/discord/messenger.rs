@@ -1,0 +1,113 @@
+//! DMs for the job worker, through Discord's REST API.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use poise::serenity_prelude as serenity;
+
+use super::Followups;
+use super::errors::cause_chain;
+use super::render::{dm_text, ts};
+use crate::domain::{Booking, Notice};
+use crate::jobs::{DeliveryError, Messenger};
+use crate::service::Service;
+
+/// Sends the worker's DMs and tells actors about DMs that bounced.
+#[derive(Clone)]
+pub struct DiscordMessenger {
+    http: Arc<serenity::Http>,
+    service: Service,
+    followups: Arc<Followups>,
+}
+
+impl std::fmt::Debug for DiscordMessenger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiscordMessenger")
+    }
+}
+
+impl DiscordMessenger {
+    /// A messenger over `http`.
+    pub fn new(http: Arc<serenity::Http>, service: Service, followups: Arc<Followups>) -> Self {
+        DiscordMessenger {
+            http,
+            service,
+            followups,
+        }
+    }
+
+    async fn actor_name(&self, notice: &Notice) -> Option<String> {
+        let actor = match notice {
+            Notice::Cancelled { actor, .. } | Notice::Rescheduled { actor, .. } => *actor,
+            _ => return None,
+        };
+        self.service
+            .user_name(crate::scheduling::booking::UserId(actor))
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+fn recipient(notice: &Notice) -> u64 {
+    match notice {
+        Notice::Booked { recipient, .. }
+        | Notice::Confirmed { recipient, .. }
+        | Notice::Cancelled { recipient, .. }
+        | Notice::Rescheduled { recipient, .. } => *recipient,
+    }
+}
+
+/// Sorts a serenity error into what the worker should do about it.
+fn classify(error: serenity::Error) -> DeliveryError {
+    if let serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) = &error {
+        let status = response.status_code.as_u16();
+        return match (status, response.error.code) {
+            (_, 50007) => DeliveryError::Closed,
+            (429, _) => DeliveryError::RetryAfter(StdDuration::from_secs(1)),
+            (500..=599, _) => DeliveryError::Transient(format!("HTTP {status}")),
+            _ => DeliveryError::Permanent(format!("HTTP {status}, code {}", response.error.code)),
+        };
+    }
+    DeliveryError::Transient(cause_chain(&error))
+}
+
+impl Messenger for DiscordMessenger {
+    async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
+        let to = serenity::UserId::new(recipient(notice).max(1));
+        let actor = self.actor_name(notice).await;
+        let text = dm_text(notice, booking, actor.as_deref());
+        let channel = to.create_dm_channel(&self.http).await.map_err(classify)?;
+        channel
+            .send_message(&self.http, serenity::CreateMessage::new().content(text))
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn undeliverable(&self, notice: &Notice, booking: &Booking) {
+        let Some(token) = self.followups.take(booking.id.as_str()) else {
+            return;
+        };
+        let who = match notice {
+            Notice::Booked { .. } => "the mentor",
+            Notice::Confirmed { .. } => "you",
+            _ => "the other person",
+        };
+        let text = format!(
+            "Heads-up: I couldn't DM {who} about booking `{}` ({}): their DMs are closed. The booking itself is fine; please tell them another way.",
+            booking.id,
+            ts(booking.interval.start(), 'F')
+        );
+        let followup = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .ephemeral(true);
+        if let Err(e) = self
+            .http
+            .create_followup_message(&token, &followup, vec![])
+            .await
+        {
+            tracing::warn!(booking = %booking.id, error = %cause_chain(&e), "could not send the undeliverable-DM follow-up");
+        }
+    }
+}
