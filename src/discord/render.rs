@@ -167,7 +167,11 @@ pub fn booking_field(
     if let Some(link) = &booking.meet_link {
         let _ = write!(value, "\n[Google Meet]({link})");
     }
-    if let Some(reason) = booking.cancellation.as_ref().and_then(|c| c.reason.as_ref()) {
+    if let Some(reason) = booking
+        .cancellation
+        .as_ref()
+        .and_then(|c| c.reason.as_ref())
+    {
         let _ = write!(value, "\nReason: {}", clip(reason, 200));
     }
     (name, value)

@@ -775,6 +775,36 @@ impl FakeDiscord {
         }
     }
 
+    /// `who` sends a button click with a `custom_id` that need not be on `message`, as a
+    /// modified client could (forged or stale ids). `message` must still be visible to `who`
+    /// and carry at least one enabled button, whose place (server, channel) the click reuses.
+    pub async fn click_forged(
+        &self,
+        who: &FakeUser,
+        message: &Message,
+        custom_id: &str,
+    ) -> Pending {
+        let enabled =
+            |(_, id, disabled): &(String, String, bool)| !*disabled && !id.starts_with("http");
+        let Some((_, real, _)) = message.buttons().into_iter().find(enabled) else {
+            return Pending::failed(self, "the message has no button to forge from".to_string());
+        };
+        let found = self.component(who, message, &real, |_| Ok(()));
+        match found {
+            Ok((guild, channel)) => self.send(Outgoing {
+                kind: InteractionKind::Component,
+                name: custom_id.to_string(),
+                who,
+                guild,
+                channel: Some(channel),
+                data: json!({"custom_id": custom_id, "component_type": 2}),
+                source: Some(message.id),
+                target_user: None,
+            }),
+            Err(e) => Pending::failed(self, e),
+        }
+    }
+
     /// `who` picks `values` in the string select `custom_id` on `message`. The values must be
     /// options of the select and their number within `min_values..=max_values`.
     pub async fn select(

@@ -1,0 +1,505 @@
+//! The real bot (`app::run_until`, what `main` runs) against the fake Discord on 127.0.0.1,
+//! driven as users would: slash commands, the picker, DMs, restarts, refusals.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use mentorbot::app::{AppError, run_until};
+use mentorbot::config::Settings;
+use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(10);
+const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+
+/// A running bot; `stop` shuts it down like SIGTERM would.
+struct Bot {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), AppError>>,
+}
+
+impl Bot {
+    async fn start(fake: &FakeDiscord, db: &Path) -> Bot {
+        let ready_before = fake.ready_count();
+        let vars: HashMap<String, String> = [
+            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("DISCORD_API_BASE", fake.api_base()),
+            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let settings = Settings::from_vars(&vars).expect("settings");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_until(settings, async move {
+            let _ = stopped.await;
+        }));
+        fake.wait_ready_count(ready_before + 1, WAIT)
+            .await
+            .expect("bot ready");
+        fake.wait_commands(WAIT).await.expect("commands registered");
+        Bot { stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("bot task").expect("bot ran cleanly");
+    }
+}
+
+struct World {
+    fake: FakeDiscord,
+    dir: tempfile::TempDir,
+    mentor: FakeUser,
+    mentee: FakeUser,
+}
+
+impl World {
+    async fn new() -> (World, Bot) {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mentor = fake.user("mentor");
+        let mentee = fake.user("mentee");
+        let bot = Bot::start(&fake, &dir.path().join("bot.db")).await;
+        (
+            World {
+                fake,
+                dir,
+                mentor,
+                mentee,
+            },
+            bot,
+        )
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("bot.db")
+    }
+
+    async fn run(&self, who: &FakeUser, path: &str, options: Vec<Opt>) -> Message {
+        self.fake
+            .slash(who, Place::Guild, path, options)
+            .await
+            .settled()
+            .await
+            .unwrap_or_else(|e| panic!("/{path}: {e}"))
+    }
+
+    /// A mentor available round the clock in UTC, so slots exist whenever the test runs.
+    async fn open_mentor(&self) {
+        let reply = self
+            .run(
+                &self.mentor,
+                "availability set",
+                vec![
+                    Opt::str("days", "everyday"),
+                    Opt::str("hours", "00:00-24:00"),
+                    Opt::str("timezone", "UTC"),
+                ],
+            )
+            .await;
+        assert!(reply.text().contains("mentor"), "{}", reply.text());
+    }
+
+    async fn picker(&self, who: &FakeUser) -> Message {
+        let picker = self
+            .run(who, "book", vec![Opt::user("mentor", &self.mentor)])
+            .await;
+        assert!(picker.ephemeral);
+        picker
+    }
+
+    /// Picks the `index`-th slot of the picker's select and returns the message with Confirm.
+    async fn choose(&self, who: &FakeUser, picker: &Message, index: usize) -> (Message, String) {
+        let select = picker.selects().first().cloned().expect("a slot select");
+        let options = picker.select_options(&select);
+        let (_, value) = options.get(index).cloned().expect("enough slots");
+        let chosen = self
+            .fake
+            .select(who, picker, &select, &[&value])
+            .await
+            .settled()
+            .await
+            .expect("select answered");
+        (chosen, value)
+    }
+
+    async fn confirm(&self, who: &FakeUser, chosen: &Message) -> Message {
+        let confirm = chosen.button_id("Confirm").expect("a Confirm button");
+        self.fake
+            .click(who, chosen, &confirm)
+            .await
+            .settled()
+            .await
+            .expect("confirm answered")
+    }
+
+    async fn book_first_slot(&self, who: &FakeUser) -> Message {
+        let picker = self.picker(who).await;
+        let (chosen, _) = self.choose(who, &picker, 0).await;
+        self.confirm(who, &chosen).await
+    }
+}
+
+fn booking_id(text: &str) -> String {
+    let start = text.find('`').expect("an id in backticks") + 1;
+    text[start..start + 6].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_sets_hours_and_overrides_and_sees_them() {
+    let (w, bot) = World::new().await;
+    let tz = w
+        .run(
+            &w.mentor,
+            "timezone set",
+            vec![Opt::str("zone", "europe/berlin")],
+        )
+        .await;
+    assert!(tz.text().contains("Europe/Berlin"), "{}", tz.text());
+    let set = w
+        .run(
+            &w.mentor,
+            "availability set",
+            vec![
+                Opt::str("days", "mon-fri"),
+                Opt::str("hours", "09:00-12:00"),
+            ],
+        )
+        .await;
+    assert!(set.text().contains("You're now a mentor"), "{}", set.text());
+    assert!(set.text().contains("Europe/Berlin"));
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(3))
+        .date_naive()
+        .to_string();
+    let later = (chrono::Utc::now() + chrono::Duration::days(4))
+        .date_naive()
+        .to_string();
+    let off = w
+        .run(&w.mentor, "override add", vec![Opt::str("date", &tomorrow)])
+        .await;
+    assert!(off.text().contains("off"), "{}", off.text());
+    let special = w
+        .run(
+            &w.mentor,
+            "override add",
+            vec![
+                Opt::str("date", &later),
+                Opt::str("hours", "13:00-15:00"),
+                Opt::str("note", "conference"),
+            ],
+        )
+        .await;
+    assert!(special.text().contains("13:00-15:00"), "{}", special.text());
+    let show = w.run(&w.mentor, "availability show", vec![]).await;
+    let text = show.text();
+    for part in [
+        "Europe/Berlin",
+        "09:00-12:00",
+        &tomorrow,
+        &later,
+        "13:00-15:00",
+        "conference",
+        "sessions 30 min",
+    ] {
+        assert!(text.contains(part), "missing {part} in {text}");
+    }
+    // Someone else sees it too.
+    let other = w
+        .run(
+            &w.mentee,
+            "availability show",
+            vec![Opt::user("mentor", &w.mentor)],
+        )
+        .await;
+    assert!(other.text().contains("09:00-12:00"));
+    w.fake
+        .assert_all_answered_within(Duration::from_secs(3))
+        .unwrap();
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentee_books_from_the_picker_and_both_see_it_and_the_mentor_gets_a_dm() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let picker = w.picker(&w.mentee).await;
+    assert!(
+        picker.text().contains("Book a session with mentor"),
+        "{}",
+        picker.text()
+    );
+    // Page through days and back.
+    let next = picker.button_id("Next day").expect("next day");
+    let tomorrow = w
+        .fake
+        .click(&w.mentee, &picker, &next)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    let prev = tomorrow.button_id("Previous day").expect("previous day");
+    let today = w
+        .fake
+        .click(&w.mentee, &tomorrow, &prev)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    let (chosen, value) = w.choose(&w.mentee, &today, 1).await;
+    assert!(chosen.text().contains("Selected"));
+    let done = w.confirm(&w.mentee, &chosen).await;
+    assert!(done.text().contains("Booked"), "{}", done.text());
+    let id = booking_id(&done.text());
+    for who in [&w.mentor, &w.mentee] {
+        let list = w.run(who, "bookings", vec![]).await;
+        assert!(list.text().contains(&id), "{}", list.text());
+    }
+    let dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    assert!(
+        dms[0].text().contains(&id) && dms[0].text().contains("mentee"),
+        "{}",
+        dms[0].text()
+    );
+    w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
+    // A fresh picker no longer offers the slot.
+    let fresh = w.picker(&w.mentee).await;
+    let select = fresh.selects()[0].clone();
+    assert!(
+        fresh
+            .select_options(&select)
+            .iter()
+            .all(|(_, v)| *v != value)
+    );
+    w.fake
+        .assert_all_answered_within(Duration::from_secs(3))
+        .unwrap();
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_mentees_confirming_the_same_slot_at_once_make_exactly_one_booking() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let other = w.fake.user("other-mentee");
+    let (a, value_a) = w.choose(&w.mentee, &w.picker(&w.mentee).await, 0).await;
+    let (b, value_b) = w.choose(&other, &w.picker(&other).await, 0).await;
+    assert_eq!(value_a, value_b);
+    let (ca, cb) = (
+        a.button_id("Confirm").unwrap(),
+        b.button_id("Confirm").unwrap(),
+    );
+    let (ra, rb) = tokio::join!(
+        async {
+            w.fake
+                .click(&w.mentee, &a, &ca)
+                .await
+                .settled()
+                .await
+                .unwrap()
+        },
+        async { w.fake.click(&other, &b, &cb).await.settled().await.unwrap() }
+    );
+    let texts = [ra.text(), rb.text()];
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("Booked")).count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("just taken")).count(),
+        1,
+        "{texts:?}"
+    );
+    let loser = if texts[0].contains("just taken") {
+        &ra
+    } else {
+        &rb
+    };
+    assert!(!loser.selects().is_empty(), "the loser gets a fresh picker");
+    let list = w.run(&w.mentor, "bookings", vec![]).await;
+    assert_eq!(
+        list.raw["embeds"][0]["fields"].as_array().map(Vec::len),
+        Some(1)
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_booking_and_forged_slots_inside_the_notice_are_refused() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let own = w
+        .run(&w.mentor, "book", vec![Opt::user("mentor", &w.mentor)])
+        .await;
+    assert!(
+        own.text().contains("can't book a session with yourself"),
+        "{}",
+        own.text()
+    );
+    let picker = w.picker(&w.mentee).await;
+    let select = picker.selects()[0].clone();
+    let first: i64 = picker.select_options(&select)[0].1.parse().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        first >= now + 2 * 3600 - 60,
+        "nothing inside the 2-hour notice is offered"
+    );
+    // A crafted Confirm for 30 minutes from now, and one off the grid.
+    let soon = format!("pk:c:{}:{}:b", w.mentor.id, (now / 1800 + 1) * 1800);
+    let refused = w
+        .fake
+        .click_forged(&w.mentee, &picker, &soon)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(refused.text().contains("too soon"), "{}", refused.text());
+    let off_grid = format!("pk:c:{}:{}:b", w.mentor.id, first + 7 * 60);
+    let refused = w
+        .fake
+        .click_forged(&w.mentee, &picker, &off_grid)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        refused.text().contains("not one of the mentor's slots"),
+        "{}",
+        refused.text()
+    );
+    let garbage = w
+        .fake
+        .click_forged(&w.mentee, &picker, "pk:c:1:x:b")
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        garbage.text().contains("no longer valid"),
+        "{}",
+        garbage.text()
+    );
+    let list = w.run(&w.mentee, "bookings", vec![]).await;
+    assert!(
+        list.text().contains("No upcoming sessions"),
+        "{}",
+        list.text()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_cancels_with_a_reason_the_mentee_is_told_and_the_slot_is_free_again() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let done = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&done.text());
+    w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
+    let cancelled = w
+        .run(
+            &w.mentor,
+            "cancel",
+            vec![Opt::str("booking", &id), Opt::str("reason", "sick today")],
+        )
+        .await;
+    assert!(
+        cancelled.text().contains("Cancelled"),
+        "{}",
+        cancelled.text()
+    );
+    let dms = w.fake.wait_dms(w.mentee.id, 2, WAIT).await.unwrap();
+    let last = dms.last().unwrap().text();
+    assert!(
+        last.contains("cancelled") && last.contains("sick today") && last.contains(&id),
+        "{last}"
+    );
+    let again = w.book_first_slot(&w.fake.user("someone")).await;
+    assert!(again.text().contains("Booked"), "{}", again.text());
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescheduling_moves_the_booking_and_tells_the_other_person() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let done = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&done.text());
+    w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    let picker = w
+        .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
+        .await;
+    assert!(
+        picker.text().contains(&format!("Move booking {id}")),
+        "{}",
+        picker.text()
+    );
+    let (chosen, _) = w.choose(&w.mentee, &picker, 3).await;
+    let moved = w.confirm(&w.mentee, &chosen).await;
+    assert!(
+        moved.text().contains("Moved") && moved.text().contains(&id),
+        "{}",
+        moved.text()
+    );
+    let dms = w.fake.wait_dms(w.mentor.id, 2, WAIT).await.unwrap();
+    assert!(
+        dms.last().unwrap().text().contains("moved your session"),
+        "{}",
+        dms.last().unwrap().text()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_picker_rendered_before_a_restart_still_books_after_it() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let (chosen, _) = w.choose(&w.mentee, &w.picker(&w.mentee).await, 0).await;
+    bot.stop().await;
+    let bot = Bot::start(&w.fake, &w.db()).await;
+    let done = w.confirm(&w.mentee, &chosen).await;
+    assert!(done.text().contains("Booked"), "{}", done.text());
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_dms_do_not_stop_a_cancel_and_the_actor_hears_about_it_once() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let done = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&done.text());
+    w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    w.fake.set_dms_closed(w.mentee.id, true);
+    let cancel = w
+        .fake
+        .slash(
+            &w.mentor,
+            Place::Guild,
+            "cancel",
+            vec![Opt::str("booking", &id)],
+        )
+        .await;
+    let reply = cancel.settled().await.unwrap();
+    assert!(reply.text().contains("Cancelled"), "{}", reply.text());
+    let followups = cancel.wait_followups(1, WAIT).await.unwrap();
+    assert!(
+        followups[0].text().contains("couldn't DM"),
+        "{}",
+        followups[0].text()
+    );
+    assert!(followups[0].ephemeral);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let dm_posts = w
+        .fake
+        .requests()
+        .iter()
+        .filter(|(method, path)| {
+            method == "POST" && path.contains("/channels/") && path.ends_with("/messages")
+        })
+        .count();
+    assert!(dm_posts <= 4, "no retry storm: {dm_posts} DM posts");
+    bot.stop().await;
+}
