@@ -503,3 +503,287 @@ async fn closed_dms_do_not_stop_a_cancel_and_the_actor_hears_about_it_once() {
     assert!(dm_posts <= 4, "no retry storm: {dm_posts} DM posts");
     bot.stop().await;
 }
+
+/// Every row of every table, in a stable order: "the database is unchanged" compares two.
+async fn dump(db: &Path) -> String {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut out = String::new();
+    for table in tables {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM \"{table}\" ORDER BY 1"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        out.push_str(&format!("## {table}: {} rows\n", rows.len()));
+        for row in rows {
+            let values: Vec<String> = (0..row.len())
+                .map(|i| {
+                    row.try_get::<Option<i64>, _>(i)
+                        .map(|v| format!("{v:?}"))
+                        .or_else(|_| {
+                            row.try_get::<Option<String>, _>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .unwrap_or_else(|_| "?".into())
+                })
+                .collect();
+            out.push_str(&values.join("|"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_an_ephemeral_message_naming_the_problem_and_changes_nothing() {
+    let (w, bot) = World::new().await;
+    w.run(
+        &w.mentor,
+        "availability set",
+        vec![
+            Opt::str("days", "mon-fri"),
+            Opt::str("hours", "09:00-17:00"),
+            Opt::str("timezone", "UTC"),
+        ],
+    )
+    .await;
+    let stranger = w.fake.user("stranger");
+    let today = chrono::Utc::now().date_naive();
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    let far = (today + chrono::Duration::days(400)).to_string();
+    let (mentor, mentee) = (&w.mentor, &w.mentee);
+    let set = |days: &str, hours: &str| vec![Opt::str("days", days), Opt::str("hours", hours)];
+    let cases: Vec<(&FakeUser, &str, Vec<Opt>, &str)> = vec![
+        (
+            mentee,
+            "timezone set",
+            vec![Opt::str("zone", "Mars/Olympus")],
+            "Mars/Olympus",
+        ),
+        (
+            mentee,
+            "timezone set",
+            vec![Opt::str("zone", "../etc/passwd")],
+            "../etc/passwd",
+        ),
+        (
+            mentee,
+            "timezone set",
+            vec![Opt::str("zone", "berlin")],
+            "Europe/Berlin",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("mon-", "09:00-10:00"),
+            "mon-",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("funday", "09:00-10:00"),
+            "funday",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("mon wed", "09:00-10:00"),
+            "mon",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("mon", "25:00-26:00"),
+            "25:00",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("mon", "09:00-09:00"),
+            "09:00-09:00",
+        ),
+        (mentor, "availability set", set("mon", "9:60-10:00"), "9:60"),
+        (mentor, "availability set", set("mon", "13pm-2pm"), "13pm"),
+        (mentor, "availability set", set("mon", "09:00"), "09:00"),
+        (
+            mentor,
+            "availability set",
+            set("mon", "off, 09:00-10:00"),
+            "off",
+        ),
+        (
+            mentor,
+            "availability set",
+            set("mon", "24:00-01:00"),
+            "24:00",
+        ),
+        (mentor, "availability set", set("mon", "abc"), "abc"),
+        (
+            mentor,
+            "availability set",
+            set("mon", "09:00-09:15"),
+            "shorter than one session",
+        ),
+        (
+            mentor,
+            "availability set",
+            vec![
+                Opt::str("days", "mon"),
+                Opt::str("hours", "09:00-10:00"),
+                Opt::str("timezone", "Nowhere/City"),
+            ],
+            "Nowhere/City",
+        ),
+        (
+            mentee,
+            "availability set",
+            set("mon", "09:00-10:00"),
+            "timezone",
+        ),
+        (
+            mentor,
+            "override add",
+            vec![Opt::str("date", "2026-02-30")],
+            "2026-02-30",
+        ),
+        (
+            mentor,
+            "override add",
+            vec![Opt::str("date", "2020-01-01")],
+            "in the past",
+        ),
+        (
+            mentor,
+            "override add",
+            vec![Opt::str("date", &far)],
+            "days ahead",
+        ),
+        (
+            mentor,
+            "override add",
+            vec![Opt::str("date", "next week")],
+            "next week",
+        ),
+        (
+            mentor,
+            "override add",
+            vec![
+                Opt::str("date", &tomorrow),
+                Opt::str("hours", "22:00-01:00"),
+            ],
+            "24:00",
+        ),
+        (
+            mentor,
+            "override remove",
+            vec![Opt::str("date", &tomorrow)],
+            "no override",
+        ),
+        (
+            mentee,
+            "override add",
+            vec![Opt::str("date", &tomorrow)],
+            "don't have any availability",
+        ),
+        (
+            mentee,
+            "override list",
+            vec![],
+            "don't have any availability",
+        ),
+        (
+            mentee,
+            "availability clear",
+            vec![],
+            "don't have any availability",
+        ),
+        (
+            mentee,
+            "availability settings",
+            vec![Opt::int("buffer_minutes", 10)],
+            "don't have any availability",
+        ),
+        (
+            mentee,
+            "availability show",
+            vec![Opt::user("mentor", &stranger)],
+            "hasn't set any availability",
+        ),
+        (
+            mentee,
+            "cancel",
+            vec![Opt::str("booking", "ZZZZZZ")],
+            "No booking with that id",
+        ),
+        (
+            mentee,
+            "cancel",
+            vec![Opt::str("booking", "nope!")],
+            "nope!",
+        ),
+        (
+            mentee,
+            "reschedule",
+            vec![Opt::str("booking", "K7Q2MD")],
+            "No booking with that id",
+        ),
+        (
+            mentee,
+            "book",
+            vec![Opt::user("mentor", &stranger)],
+            "hasn't set any availability",
+        ),
+        (
+            mentee,
+            "book",
+            vec![Opt::user("mentor", mentor), Opt::str("date", "2020-01-01")],
+            "in the past",
+        ),
+        (
+            mentee,
+            "book",
+            vec![Opt::user("mentor", mentor), Opt::str("date", "31/12/2026")],
+            "31/12/2026",
+        ),
+        (
+            mentor,
+            "book",
+            vec![Opt::user("mentor", mentor)],
+            "yourself",
+        ),
+    ];
+    assert!(cases.len() >= 25);
+    let before = dump(&w.db()).await;
+    for (who, path, options, expected) in cases {
+        let reply = w.run(who, path, options).await;
+        assert!(reply.ephemeral, "/{path}: not ephemeral");
+        let text = reply.text();
+        assert!(
+            text.contains(expected),
+            "/{path}: expected {expected:?} in {text:?}"
+        );
+        assert!(!text.contains("Something went wrong"), "/{path}: {text}");
+        assert!(
+            !text.contains("Error") && !text.contains("panicked"),
+            "/{path}: {text}"
+        );
+    }
+    assert_eq!(
+        dump(&w.db()).await,
+        before,
+        "bad input changed the database"
+    );
+    w.fake
+        .assert_all_answered_within(Duration::from_secs(3))
+        .unwrap();
+    bot.stop().await;
+}

@@ -30,16 +30,6 @@ async fn open_picker(
     let data = ctx.data();
     let now = Utc::now();
     let mentor_name = display_name(mentor);
-    data.service
-        .seen(
-            vec![
-                (mentor_id, mentor_name.clone()),
-                (viewer, display_name(ctx.author())),
-            ],
-            None,
-            now,
-        )
-        .await?;
     components::check_mentor_role(ctx.serenity_context(), data, ctx.guild_id(), mentor_id).await?;
     let date = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         Some(text) => Some(
@@ -52,6 +42,17 @@ async fn open_picker(
     let day = data
         .service
         .day_slots(mentor_id, viewer, date, None, now)
+        .await?;
+    // Only a picker that opens remembers names: bad input changes nothing.
+    data.service
+        .seen(
+            vec![
+                (mentor_id, mentor_name.clone()),
+                (viewer, display_name(ctx.author())),
+            ],
+            None,
+            now,
+        )
         .await?;
     let (embed, rows) = render(&PickerView {
         mentor: mentor_id.0,
