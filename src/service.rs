@@ -209,8 +209,53 @@ pub struct DaySlots {
     pub previous: Option<NaiveDate>,
     /// The nearest later day with slots.
     pub next: Option<NaiveDate>,
-    /// Every day with slots and how many (for date autocomplete), soonest first.
-    pub days: Vec<(NaiveDate, usize)>,
+}
+
+/// Everything needed to compute one mentor's free slots day by day for one viewer.
+struct SlotSource {
+    mentor: Mentor,
+    policy: crate::scheduling::slots::SlotPolicy,
+    busy: crate::store::BusyTime,
+    tz: Tz,
+    viewer_zone: bool,
+    now: DateTime<Utc>,
+    /// Today in the viewer's zone.
+    first_day: NaiveDate,
+    /// The viewer's day of the horizon's end.
+    last_day: NaiveDate,
+}
+
+impl SlotSource {
+    /// The free slots starting on `date` (viewer's zone).
+    fn on(&self, date: NaiveDate) -> Vec<Interval> {
+        let Some(span) = day_span(self.tz, date) else {
+            return Vec::new();
+        };
+        free_slots(
+            &SlotInputs {
+                schedule: &self.mentor.schedule,
+                policy: &self.policy,
+                busy: &self.busy.intervals,
+                external_busy: &[],
+                booked_starts: &self.busy.mentor_starts,
+                now: self.now,
+            },
+            span,
+        )
+    }
+
+    /// Days with free slots from `start` on, walking by `step` (1 or -1) within today ..=
+    /// the horizon's last day.
+    fn days_from(&self, start: NaiveDate, step: i64) -> impl Iterator<Item = NaiveDate> + '_ {
+        let mut day = Some(start);
+        std::iter::from_fn(move || {
+            let current = day?;
+            day = current.checked_add_signed(Duration::days(step));
+            Some(current)
+        })
+        .take_while(move |d| *d >= self.first_day && *d <= self.last_day)
+        .filter(move |d| !self.on(*d).is_empty())
+    }
 }
 
 /// One line of `/mentors`.
@@ -560,8 +605,9 @@ impl Service {
     }
 
     /// The booking picker's data: `mentor`'s free slots on local `date` of the viewer (or the
-    /// first day with slots when `date` is `None`). For a reschedule, `moving` is the booking
-    /// being moved: its own time does not block.
+    /// first day with slots when `date` is `None`) and the nearest days with slots around it.
+    /// For a reschedule, `moving` is the booking being moved: its own time does not block.
+    /// Days are computed one at a time, so a picker costs a few days' work, not the horizon's.
     pub async fn day_slots(
         &self,
         mentor: UserId,
@@ -570,6 +616,54 @@ impl Service {
         moving: Option<&BookingId>,
         now: DateTime<Utc>,
     ) -> ServiceResult<DaySlots> {
+        let source = self.slot_source(mentor, viewer, moving, now).await?;
+        let date = match date {
+            Some(date) => date,
+            None => source
+                .days_from(source.first_day, 1)
+                .next()
+                .unwrap_or(source.first_day),
+        };
+        let previous = date
+            .pred_opt()
+            .and_then(|before| source.days_from(before, -1).next());
+        let next = date
+            .succ_opt()
+            .and_then(|after| source.days_from(after, 1).next());
+        Ok(DaySlots {
+            tz: source.tz,
+            viewer_zone: source.viewer_zone,
+            date,
+            slots: source.on(date),
+            previous,
+            next,
+        })
+    }
+
+    /// Up to `limit` days (viewer's zone) with free slots of `mentor`, soonest first, with
+    /// how many each has (for date autocomplete).
+    pub async fn slot_days(
+        &self,
+        mentor: UserId,
+        viewer: UserId,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<(NaiveDate, usize)>> {
+        let source = self.slot_source(mentor, viewer, None, now).await?;
+        Ok(source
+            .days_from(source.first_day, 1)
+            .take(limit)
+            .map(|day| (day, source.on(day).len()))
+            .collect())
+    }
+
+    async fn slot_source(
+        &self,
+        mentor: UserId,
+        viewer: UserId,
+        moving: Option<&BookingId>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<SlotSource> {
         let mentor = self
             .store
             .mentor(mentor, override_horizon(now))
@@ -577,32 +671,22 @@ impl Service {
             .ok_or(ServiceError::NotAMentor)?;
         let viewer_tz = self.store.user_timezone(viewer).await?;
         let tz = viewer_tz.unwrap_or(mentor.schedule.tz());
-        let all = self.horizon_slots(&mentor, moving, now).await?;
-
-        let mut days: Vec<(NaiveDate, usize)> = Vec::new();
-        for slot in &all {
-            let day = local_date(tz, slot.start());
-            match days.last_mut() {
-                Some((last, count)) if *last == day => *count += 1,
-                _ => days.push((day, 1)),
-            }
-        }
-        let date = date
-            .or_else(|| days.first().map(|(d, _)| *d))
-            .unwrap_or_else(|| local_date(tz, now));
-        let slots = all
-            .iter()
-            .copied()
-            .filter(|s| local_date(tz, s.start()) == date)
-            .collect();
-        Ok(DaySlots {
+        let policy = mentor.settings.policy();
+        let horizon = Interval::new(now, now + policy.horizon)
+            .ok_or_else(|| anyhow::anyhow!("empty horizon"))?;
+        let busy = self
+            .store
+            .busy_time(mentor.user, horizon.widened(Duration::days(2)), moving)
+            .await?;
+        Ok(SlotSource {
+            first_day: local_date(tz, now),
+            last_day: local_date(tz, horizon.end()),
+            mentor,
+            policy,
+            busy,
             tz,
             viewer_zone: viewer_tz.is_some(),
-            date,
-            slots,
-            previous: days.iter().rev().map(|(d, _)| *d).find(|d| *d < date),
-            next: days.iter().map(|(d, _)| *d).find(|d| *d > date),
-            days,
+            now,
         })
     }
 
@@ -634,31 +718,6 @@ impl Service {
             });
         }
         Ok(date)
-    }
-
-    /// Every free slot of `mentor` from now to their horizon.
-    async fn horizon_slots(
-        &self,
-        mentor: &Mentor,
-        moving: Option<&BookingId>,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Vec<Interval>> {
-        let policy = mentor.settings.policy();
-        let span = Interval::new(now, now + policy.horizon)
-            .ok_or_else(|| anyhow::anyhow!("empty horizon"))?;
-        let wide = span.widened(Duration::days(2));
-        let busy = self.store.busy_time(mentor.user, wide, moving).await?;
-        Ok(free_slots(
-            &SlotInputs {
-                schedule: &mentor.schedule,
-                policy: &policy,
-                busy: &busy.intervals,
-                external_busy: &[],
-                booked_starts: &busy.mentor_starts,
-                now,
-            },
-            span,
-        ))
     }
 
     /// Books a slot. Every rule is re-checked inside the `BEGIN IMMEDIATE` transaction that
@@ -778,14 +837,15 @@ impl Service {
     ) -> ServiceResult<Vec<MentorListing>> {
         let mut listings = Vec::new();
         for (user, name) in self.store.guild_mentors(guild).await? {
-            let Some(mentor) = self.store.mentor(user, override_horizon(now)).await? else {
-                continue;
+            let source = match self.slot_source(user, user, None, now).await {
+                Ok(source) => source,
+                Err(ServiceError::NotAMentor) => continue,
+                Err(other) => return Err(other),
             };
-            let next = self
-                .horizon_slots(&mentor, None, now)
-                .await?
-                .into_iter()
-                .next();
+            let next = source
+                .days_from(source.first_day, 1)
+                .next()
+                .and_then(|day| source.on(day).into_iter().next());
             listings.push(MentorListing { user, name, next });
         }
         listings.sort_by_key(|l| (l.next.is_none(), l.next.map(|n| n.start())));

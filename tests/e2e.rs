@@ -794,14 +794,29 @@ async fn autocomplete_offers_zones_the_users_bookings_and_days_with_slots() {
     w.open_mentor().await;
     let zones = w
         .fake
-        .autocomplete(&w.mentee, Place::Guild, "timezone set", vec![Opt::str("zone", "berl")], "zone")
+        .autocomplete(
+            &w.mentee,
+            Place::Guild,
+            "timezone set",
+            vec![Opt::str("zone", "berl")],
+            "zone",
+        )
         .await
         .unwrap();
-    assert!(zones.iter().any(|(name, _)| name == "Europe/Berlin"), "{zones:?}");
+    assert!(
+        zones.iter().any(|(name, _)| name == "Europe/Berlin"),
+        "{zones:?}"
+    );
     assert!(zones.len() <= 25);
     let days = w
         .fake
-        .autocomplete(&w.mentee, Place::Guild, "book", vec![Opt::user("mentor", &w.mentor), Opt::str("date", "")], "date")
+        .autocomplete(
+            &w.mentee,
+            Place::Guild,
+            "book",
+            vec![Opt::user("mentor", &w.mentor), Opt::str("date", "")],
+            "date",
+        )
         .await
         .unwrap();
     assert!(!days.is_empty() && days.len() <= 25, "{days:?}");
@@ -810,17 +825,35 @@ async fn autocomplete_offers_zones_the_users_bookings_and_days_with_slots() {
     let id = booking_id(&done.text());
     let mine = w
         .fake
-        .autocomplete(&w.mentee, Place::Guild, "cancel", vec![Opt::str("booking", "")], "booking")
+        .autocomplete(
+            &w.mentee,
+            Place::Guild,
+            "cancel",
+            vec![Opt::str("booking", "")],
+            "booking",
+        )
         .await
         .unwrap();
     assert_eq!(mine.len(), 1, "{mine:?}");
-    assert!(mine[0].0.contains(&id) && mine[0].0.contains("with mentor"), "{mine:?}");
+    assert!(
+        mine[0].0.contains(&id) && mine[0].0.contains("with mentor"),
+        "{mine:?}"
+    );
     let theirs = w
         .fake
-        .autocomplete(&w.fake.user("nosy"), Place::Guild, "cancel", vec![Opt::str("booking", "")], "booking")
+        .autocomplete(
+            &w.fake.user("nosy"),
+            Place::Guild,
+            "cancel",
+            vec![Opt::str("booking", "")],
+            "booking",
+        )
         .await
         .unwrap();
-    assert!(theirs.is_empty(), "nobody else sees the booking: {theirs:?}");
+    assert!(
+        theirs.is_empty(),
+        "nobody else sees the booking: {theirs:?}"
+    );
     bot.stop().await;
 }
 
@@ -828,22 +861,44 @@ async fn autocomplete_offers_zones_the_users_bookings_and_days_with_slots() {
 async fn mentors_are_listed_where_they_set_hours_and_a_mentor_role_gates_booking() {
     let (w, bot) = World::new().await;
     let empty = w.run(&w.mentee, "mentors", vec![]).await;
-    assert!(empty.text().contains("No mentors are listed"), "{}", empty.text());
+    assert!(
+        empty.text().contains("No mentors are listed"),
+        "{}",
+        empty.text()
+    );
     w.open_mentor().await;
     let listed = w.run(&w.mentee, "mentors", vec![]).await;
-    assert!(listed.text().contains("mentor") && listed.text().contains("next free"), "{}", listed.text());
+    assert!(
+        listed.text().contains("mentor") && listed.text().contains("next free"),
+        "{}",
+        listed.text()
+    );
 
     let admin = w.fake.user("admin");
     w.fake.add_member(&admin, &[], 1 << 5); // MANAGE_GUILD
     let role = w.fake.add_role("Mentors");
     // Even if a server lets everyone see /admin, the bot checks Manage Server itself.
     w.fake.ignore_default_member_permissions(true);
-    let refused = w.run(&w.mentee, "admin mentor-role", vec![Opt::role("role", role)]).await;
-    assert!(refused.text().contains("Manage Server"), "{}", refused.text());
+    let refused = w
+        .run(
+            &w.mentee,
+            "admin mentor-role",
+            vec![Opt::role("role", role)],
+        )
+        .await;
+    assert!(
+        refused.text().contains("Manage Server"),
+        "{}",
+        refused.text()
+    );
     w.fake.ignore_default_member_permissions(false);
-    let set = w.run(&admin, "admin mentor-role", vec![Opt::role("role", role)]).await;
+    let set = w
+        .run(&admin, "admin mentor-role", vec![Opt::role("role", role)])
+        .await;
     assert!(set.text().contains("Mentors"), "{}", set.text());
-    let gated = w.run(&w.mentee, "book", vec![Opt::user("mentor", &w.mentor)]).await;
+    let gated = w
+        .run(&w.mentee, "book", vec![Opt::user("mentor", &w.mentor)])
+        .await;
     assert!(gated.text().contains("mentor role"), "{}", gated.text());
     w.fake.add_member(&w.mentor, &[role], 0);
     let open = w.picker(&w.mentee).await;
@@ -860,7 +915,10 @@ async fn a_rate_limited_dm_is_retried_after_its_delay_and_delivered_once() {
     let mentor_dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
     let mentee_dms = w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(w.fake.dms(w.mentor.id).len() + w.fake.dms(w.mentee.id).len(), 2);
+    assert_eq!(
+        w.fake.dms(w.mentor.id).len() + w.fake.dms(w.mentee.id).len(),
+        2
+    );
     assert!(mentor_dms[0].text().contains("booked a session"));
     assert!(mentee_dms[0].text().contains("is booked"));
     bot.stop().await;
@@ -877,16 +935,39 @@ async fn commands_are_registered_once_per_process_even_when_ready_comes_again() 
         .filter_map(|c| c["name"].as_str().map(str::to_owned))
         .collect();
     for name in [
-        "timezone", "availability", "override", "book", "Book a session", "bookings", "cancel", "reschedule",
-        "calendar", "mentors", "admin",
+        "timezone",
+        "availability",
+        "override",
+        "book",
+        "Book a session",
+        "bookings",
+        "cancel",
+        "reschedule",
+        "calendar",
+        "mentors",
+        "admin",
     ] {
-        assert!(names.iter().any(|n| n == name), "{name} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} missing from {names:?}"
+        );
     }
     w.fake.invalidate_sessions();
-    w.fake.wait_ready_count(2, Duration::from_secs(15)).await.unwrap();
+    w.fake
+        .wait_ready_count(2, Duration::from_secs(15))
+        .await
+        .unwrap();
     let reply = w.run(&w.mentee, "timezone show", vec![]).await;
-    assert!(reply.text().contains("haven't set a timezone"), "{}", reply.text());
-    assert_eq!(w.fake.registration_count(), 1, "READY again, but no second registration");
+    assert!(
+        reply.text().contains("haven't set a timezone"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        w.fake.registration_count(),
+        1,
+        "READY again, but no second registration"
+    );
     bot.stop().await;
 }
 
@@ -902,7 +983,11 @@ async fn the_booking_menu_on_a_user_opens_their_picker() {
         .await
         .unwrap();
     assert!(picker.ephemeral);
-    assert!(picker.text().contains("Book a session with mentor"), "{}", picker.text());
+    assert!(
+        picker.text().contains("Book a session with mentor"),
+        "{}",
+        picker.text()
+    );
     assert!(!picker.selects().is_empty());
     bot.stop().await;
 }

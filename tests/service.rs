@@ -691,7 +691,17 @@ async fn the_picker_shows_the_viewers_day_and_the_days_around_it_with_slots() {
         Some(date(2026, 11, 30)),
         "the weekend has no slots"
     );
-    assert!(friday.days.iter().skip(1).all(|(_, n)| *n == 6));
+    let days = service
+        .slot_days(MENTOR, MENTEE, 100, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(days[0], (date(2026, 11, 23), 2));
+    assert!(days.iter().skip(1).all(|(_, n)| *n == 6), "{days:?}");
+    assert_eq!(
+        days.len(),
+        22,
+        "weekdays from 11-23 to the horizon's end on 12-23"
+    );
 }
 
 #[tokio::test]
@@ -707,12 +717,16 @@ async fn clearing_availability_keeps_bookings_and_lists_them() {
     assert_eq!(upcoming[0].id, booking.id);
     let view = service.availability(MENTOR, utc(NOW)).await.unwrap();
     assert!(view.mentor.schedule.has_no_weekly_hours());
+    let day = service
+        .day_slots(MENTOR, MENTEE, None, None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(day.slots.is_empty() && day.next.is_none() && day.previous.is_none());
     assert!(
         service
-            .day_slots(MENTOR, MENTEE, None, None, utc(NOW))
+            .slot_days(MENTOR, MENTEE, 100, utc(NOW))
             .await
             .unwrap()
-            .days
             .is_empty()
     );
 }

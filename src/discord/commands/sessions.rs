@@ -83,16 +83,15 @@ async fn ac_book_dates(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoc
     let Some(mentor) = mentor else {
         return serenity::CreateAutocompleteResponse::new();
     };
-    let Ok(day) = ctx
+    let Ok(days) = ctx
         .data()
         .service
-        .day_slots(mentor, me(ctx), None, None, Utc::now())
+        .slot_days(mentor, me(ctx), 100, Utc::now())
         .await
     else {
         return serenity::CreateAutocompleteResponse::new();
     };
-    let choices = day
-        .days
+    let choices = days
         .iter()
         .map(|(date, count)| {
             let label = format!(

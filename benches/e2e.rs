@@ -1,0 +1,188 @@
+//! `e2e`: the whole bot through the fake Discord on 127.0.0.1. 50 mentees at once open a
+//! picker for one mentor, pick a slot (two mentees aim at each slot, so half the confirms
+//! race), and confirm; a loser picks again from the refreshed picker. Reports the time from
+//! INTERACTION_CREATE to the response carrying the result (p50/p99 per kind), bookings per
+//! second, and checks for double bookings straight in the database.
+//!
+//! `cargo bench --bench e2e` (ROUNDS=n to change the number of 50-mentee rounds).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mentorbot::app::run_until;
+use mentorbot::config::Settings;
+use sqlx::Connection;
+use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
+
+const MENTEES: usize = 50;
+const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn settle(p: testkit::Pending) -> Message {
+    p.settled().await.expect("answered")
+}
+
+/// One mentee: picker, select the `aim`-th slot, confirm; on "just taken", pick another
+/// slot of the refreshed picker, up to 5 times.
+async fn mentee(fake: FakeDiscord, who: FakeUser, mentor: FakeUser, aim: usize) -> bool {
+    let mut picker = settle(
+        fake.slash(
+            &who,
+            Place::Guild,
+            "book",
+            vec![Opt::user("mentor", &mentor)],
+        )
+        .await,
+    )
+    .await;
+    let mut index = aim;
+    for _ in 0..5 {
+        let Some(select) = picker.selects().first().cloned() else {
+            return false;
+        };
+        let options = picker.select_options(&select);
+        let Some((_, value)) = options
+            .get(index.min(options.len().saturating_sub(1)))
+            .cloned()
+        else {
+            return false;
+        };
+        let chosen = settle(fake.select(&who, &picker, &select, &[&value]).await).await;
+        let Some(confirm) = chosen.button_id("Confirm") else {
+            return false;
+        };
+        let done = settle(fake.click(&who, &chosen, &confirm).await).await;
+        if done.text().contains("Booked") {
+            return true;
+        }
+        picker = done;
+        index = (index + 7) % 25;
+    }
+    false
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(6);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-bench");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("bot.db");
+        let fake = FakeDiscord::start().await;
+        let vars: HashMap<String, String> = [
+            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("DISCORD_API_BASE", fake.api_base()),
+            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
+            ("RUST_LOG", "warn".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let settings = Settings::from_vars(&vars).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let bot = tokio::spawn(run_until(settings, async move {
+            let _ = stopped.await;
+        }));
+        fake.wait_ready(Duration::from_secs(10)).await.unwrap();
+        fake.wait_commands(Duration::from_secs(10)).await.unwrap();
+
+        let mentor = fake.user("mentor");
+        for (path, options) in [
+            ("availability set", vec![Opt::str("days", "everyday"), Opt::str("hours", "00:00-24:00"), Opt::str("timezone", "UTC")]),
+            ("availability settings", vec![Opt::int("session_minutes", 15), Opt::int("horizon_days", 365)]),
+        ] {
+            settle(fake.slash(&mentor, Place::Guild, path, options).await).await;
+        }
+        let setup_interactions = fake.interaction_log().len();
+
+        let started = Instant::now();
+        let mut booked = 0;
+        for round in 0..rounds {
+            let mut tasks = Vec::new();
+            for m in 0..MENTEES {
+                let who = fake.user(&format!("mentee-{round}-{m}"));
+                tasks.push(tokio::spawn(mentee(fake.clone(), who, mentor.clone(), m / 2)));
+            }
+            for task in tasks {
+                booked += usize::from(task.await.unwrap());
+            }
+        }
+        let elapsed = started.elapsed();
+
+        let log: Vec<_> = fake.interaction_log().into_iter().skip(setup_interactions).collect();
+        let unanswered = log.iter().filter(|i| !i.answered).count();
+        let mut by_kind: HashMap<String, Vec<Duration>> = HashMap::new();
+        let mut all = Vec::new();
+        for entry in &log {
+            let Some(result) = entry.result else { continue };
+            let kind = if entry.name.starts_with("pk:s") {
+                "select slot"
+            } else if entry.name.starts_with("pk:c") {
+                "confirm"
+            } else {
+                "/book (picker)"
+            };
+            by_kind.entry(kind.to_owned()).or_default().push(result);
+            all.push(result);
+        }
+        all.sort();
+
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let doubles: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM bookings a JOIN bookings b ON a.id < b.id
+             WHERE a.status = 'active' AND b.status = 'active' AND a.start_at < b.end_at AND b.start_at < a.end_at
+               AND (a.mentor_id IN (b.mentor_id, b.mentee_id) OR a.mentee_id IN (b.mentor_id, b.mentee_id))",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE status = 'active'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+
+        println!("e2e: {rounds} rounds × {MENTEES} concurrent mentees booking one mentor through the fake Discord");
+        println!("  interactions: {} ({unanswered} unanswered)", log.len());
+        let mut kinds: Vec<_> = by_kind.into_iter().collect();
+        kinds.sort_by(|a, b| a.0.cmp(&b.0));
+        for (kind, mut times) in kinds {
+            times.sort();
+            println!(
+                "  {kind:<16} n={:<5} p50 {:>8.2?}  p99 {:>8.2?}  max {:>8.2?}",
+                times.len(),
+                percentile(&times, 0.5),
+                percentile(&times, 0.99),
+                times.last().copied().unwrap_or_default()
+            );
+        }
+        println!(
+            "  all interactions   p50 {:.2?}  p99 {:.2?}  (INTERACTION_CREATE -> response carrying the result)",
+            percentile(&all, 0.5),
+            percentile(&all, 0.99)
+        );
+        println!(
+            "  bookings: {booked} in {elapsed:.2?} = {:.0} bookings/s (stored: {stored}); double bookings: {doubles}",
+            booked as f64 / elapsed.as_secs_f64()
+        );
+        assert_eq!(doubles, 0, "double booking");
+        assert_eq!(stored as usize, booked, "every acknowledged booking is stored");
+        assert_eq!(unanswered, 0, "every interaction answered");
+        let _ = stop.send(());
+        bot.await.unwrap().unwrap();
+    });
+}
