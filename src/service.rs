@@ -223,9 +223,16 @@ struct SlotSource {
     first_day: NaiveDate,
     /// The viewer's day of the horizon's end.
     last_day: NaiveDate,
+    /// The days whose busy time was loaded (a window around the asked day, or everything).
+    covered: (NaiveDate, NaiveDate),
 }
 
 impl SlotSource {
+    /// True when `date`'s busy time is loaded.
+    fn covers(&self, date: NaiveDate) -> bool {
+        self.covered.0 <= date && date <= self.covered.1
+    }
+
     /// The free slots starting on `date` (viewer's zone).
     fn on(&self, date: NaiveDate) -> Vec<Interval> {
         let Some(span) = day_span(self.tz, date) else {
@@ -253,8 +260,17 @@ impl SlotSource {
             day = current.checked_add_signed(Duration::days(step));
             Some(current)
         })
-        .take_while(move |d| *d >= self.first_day && *d <= self.last_day)
+        .take_while(move |d| *d >= self.first_day && *d <= self.last_day && self.covers(*d))
         .filter(move |d| !self.on(*d).is_empty())
+    }
+
+    /// True when a walk from `start` by `step` leaves the covered days before the horizon.
+    fn walk_leaves_cover(&self, step: i64) -> bool {
+        if step > 0 {
+            self.covered.1 < self.last_day
+        } else {
+            self.covered.0 > self.first_day
+        }
     }
 }
 
@@ -616,28 +632,85 @@ impl Service {
         moving: Option<&BookingId>,
         now: DateTime<Utc>,
     ) -> ServiceResult<DaySlots> {
-        let source = self.slot_source(mentor, viewer, moving, now).await?;
+        // Busy time for a fortnight around the day: enough for nearly every picker; a walk to
+        // a farther day with slots loads the whole horizon.
+        let near = self
+            .slot_source(mentor, viewer, moving, now, Some(date))
+            .await?;
+        let mut full = None;
         let date = match date {
             Some(date) => date,
-            None => source
-                .days_from(source.first_day, 1)
-                .next()
-                .unwrap_or(source.first_day),
+            None => self
+                .walk(
+                    &near,
+                    &mut full,
+                    mentor,
+                    viewer,
+                    moving,
+                    now,
+                    near.first_day,
+                    1,
+                )
+                .await?
+                .unwrap_or(near.first_day),
         };
-        let previous = date
-            .pred_opt()
-            .and_then(|before| source.days_from(before, -1).next());
-        let next = date
-            .succ_opt()
-            .and_then(|after| source.days_from(after, 1).next());
+        let previous = match date.pred_opt() {
+            Some(before) => {
+                self.walk(&near, &mut full, mentor, viewer, moving, now, before, -1)
+                    .await?
+            }
+            None => None,
+        };
+        let next = match date.succ_opt() {
+            Some(after) => {
+                self.walk(&near, &mut full, mentor, viewer, moving, now, after, 1)
+                    .await?
+            }
+            None => None,
+        };
+        let slots = match &full {
+            Some(full) if !near.covers(date) => full.on(date),
+            _ => near.on(date),
+        };
         Ok(DaySlots {
-            tz: source.tz,
-            viewer_zone: source.viewer_zone,
+            tz: near.tz,
+            viewer_zone: near.viewer_zone,
             date,
-            slots: source.on(date),
+            slots,
             previous,
             next,
         })
+    }
+
+    /// The nearest day with slots from `start` by `step`, first within `near`'s window, then,
+    /// if the walk leaves it, over the whole horizon (loaded once into `full`).
+    #[allow(clippy::too_many_arguments)]
+    async fn walk(
+        &self,
+        near: &SlotSource,
+        full: &mut Option<SlotSource>,
+        mentor: UserId,
+        viewer: UserId,
+        moving: Option<&BookingId>,
+        now: DateTime<Utc>,
+        start: NaiveDate,
+        step: i64,
+    ) -> ServiceResult<Option<NaiveDate>> {
+        if start < near.first_day || start > near.last_day {
+            return Ok(None);
+        }
+        if near.covers(start) {
+            if let Some(found) = near.days_from(start, step).next() {
+                return Ok(Some(found));
+            }
+            if !near.walk_leaves_cover(step) {
+                return Ok(None);
+            }
+        }
+        if full.is_none() {
+            *full = Some(self.slot_source(mentor, viewer, moving, now, None).await?);
+        }
+        Ok(full.as_ref().and_then(|f| f.days_from(start, step).next()))
     }
 
     /// Up to `limit` days (viewer's zone) with free slots of `mentor`, soonest first, with
@@ -649,7 +722,7 @@ impl Service {
         limit: usize,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<(NaiveDate, usize)>> {
-        let source = self.slot_source(mentor, viewer, None, now).await?;
+        let source = self.slot_source(mentor, viewer, None, now, None).await?;
         Ok(source
             .days_from(source.first_day, 1)
             .take(limit)
@@ -657,12 +730,15 @@ impl Service {
             .collect())
     }
 
+    /// Loads what slot generation needs. `around`: `Some(day)` loads busy time for a
+    /// fortnight around `day` (or today, for `Some(None)`); `None` for the whole horizon.
     async fn slot_source(
         &self,
         mentor: UserId,
         viewer: UserId,
         moving: Option<&BookingId>,
         now: DateTime<Utc>,
+        around: Option<Option<NaiveDate>>,
     ) -> ServiceResult<SlotSource> {
         let mentor = self
             .store
@@ -674,13 +750,29 @@ impl Service {
         let policy = mentor.settings.policy();
         let horizon = Interval::new(now, now + policy.horizon)
             .ok_or_else(|| anyhow::anyhow!("empty horizon"))?;
-        let busy = self
-            .store
-            .busy_time(mentor.user, horizon.widened(Duration::days(2)), moving)
-            .await?;
+        let (first_day, last_day) = (local_date(tz, now), local_date(tz, horizon.end()));
+        let covered = match around {
+            Some(day) => {
+                let day = day.unwrap_or(first_day).clamp(first_day, last_day);
+                (
+                    (day - Duration::days(4)).max(first_day),
+                    (day + Duration::days(10)).min(last_day),
+                )
+            }
+            None => (first_day, last_day),
+        };
+        // Busy time of the covered days, with a day's margin for zones and buffers.
+        let loaded = match (day_span(tz, covered.0), day_span(tz, covered.1)) {
+            (Some(from), Some(to)) => Interval::new(from.start(), to.end()),
+            _ => None,
+        }
+        .unwrap_or(horizon)
+        .widened(Duration::days(2));
+        let busy = self.store.busy_time(mentor.user, loaded, moving).await?;
         Ok(SlotSource {
-            first_day: local_date(tz, now),
-            last_day: local_date(tz, horizon.end()),
+            covered,
+            first_day,
+            last_day,
             mentor,
             policy,
             busy,
@@ -837,15 +929,22 @@ impl Service {
     ) -> ServiceResult<Vec<MentorListing>> {
         let mut listings = Vec::new();
         for (user, name) in self.store.guild_mentors(guild).await? {
-            let source = match self.slot_source(user, user, None, now).await {
+            let near = match self.slot_source(user, user, None, now, Some(None)).await {
                 Ok(source) => source,
                 Err(ServiceError::NotAMentor) => continue,
                 Err(other) => return Err(other),
             };
-            let next = source
-                .days_from(source.first_day, 1)
-                .next()
-                .and_then(|day| source.on(day).into_iter().next());
+            let mut full = None;
+            let day = self
+                .walk(&near, &mut full, user, user, None, now, near.first_day, 1)
+                .await?;
+            let next = day.and_then(|day| {
+                let source = match &full {
+                    Some(full) if !near.covers(day) => full,
+                    _ => &near,
+                };
+                source.on(day).into_iter().next()
+            });
             listings.push(MentorListing { user, name, next });
         }
         listings.sort_by_key(|l| (l.next.is_none(), l.next.map(|n| n.start())));

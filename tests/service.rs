@@ -779,3 +779,54 @@ async fn past_bookings_list_latest_first_with_cancelled_ones() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_picker_finds_days_with_slots_far_beyond_the_fortnight_it_loads_first() {
+    let (service, _dir) = service().await;
+    service
+        .set_availability(MENTOR, "mon", "off", Some("UTC"), utc(NOW))
+        .await
+        .unwrap();
+    service
+        .update_settings(
+            MENTOR,
+            SettingsPatch {
+                horizon_days: Some(90),
+                ..SettingsPatch::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    service
+        .add_override(MENTOR, "2026-12-20", Some("10:00-11:00"), None, utc(NOW))
+        .await
+        .unwrap();
+    service
+        .add_override(MENTOR, "2027-01-30", Some("10:00-11:00"), None, utc(NOW))
+        .await
+        .unwrap();
+    let first = service
+        .day_slots(MENTOR, MENTEE, None, None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(first.date, date(2026, 12, 20));
+    assert_eq!(first.slots.len(), 2);
+    assert_eq!(first.previous, None);
+    assert_eq!(first.next, Some(date(2027, 1, 30)));
+    let last = service
+        .day_slots(MENTOR, MENTEE, Some(date(2027, 1, 30)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(last.previous, Some(date(2026, 12, 20)));
+    assert_eq!(last.next, None);
+    let empty = service
+        .day_slots(MENTOR, MENTEE, Some(date(2027, 1, 1)), None, utc(NOW))
+        .await
+        .unwrap();
+    assert!(empty.slots.is_empty());
+    assert_eq!(
+        (empty.previous, empty.next),
+        (Some(date(2026, 12, 20)), Some(date(2027, 1, 30)))
+    );
+}
