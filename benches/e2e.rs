@@ -4,7 +4,9 @@
 //! INTERACTION_CREATE to the response carrying the result (p50/p99 per kind), bookings per
 //! second, and checks for double bookings straight in the database.
 //!
-//! `cargo bench --bench e2e` (ROUNDS=n to change the number of 50-mentee rounds).
+//! `cargo bench --bench e2e` (ROUNDS=n to change the number of 50-mentee rounds; THINK_MS=n
+//! to pause n ms between a mentee's clicks, as people do; default 0: every mentee clicks
+//! again the moment it sees an answer, the harshest load).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,7 +32,13 @@ async fn settle(p: testkit::Pending) -> Message {
 
 /// One mentee: picker, select the `aim`-th slot, confirm; on "just taken", pick another
 /// slot of the refreshed picker, up to 5 times.
-async fn mentee(fake: FakeDiscord, who: FakeUser, mentor: FakeUser, aim: usize) -> bool {
+async fn mentee(
+    fake: FakeDiscord,
+    who: FakeUser,
+    mentor: FakeUser,
+    aim: usize,
+    think: Duration,
+) -> bool {
     let mut picker = settle(
         fake.slash(
             &who,
@@ -53,10 +61,12 @@ async fn mentee(fake: FakeDiscord, who: FakeUser, mentor: FakeUser, aim: usize) 
         else {
             return false;
         };
+        tokio::time::sleep(think).await;
         let chosen = settle(fake.select(&who, &picker, &select, &[&value]).await).await;
         let Some(confirm) = chosen.button_id("Confirm") else {
             return false;
         };
+        tokio::time::sleep(think).await;
         let done = settle(fake.click(&who, &chosen, &confirm).await).await;
         if done.text().contains("Booked") {
             return true;
@@ -72,6 +82,12 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(6);
+    let think = Duration::from_millis(
+        std::env::var("THINK_MS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0),
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -116,7 +132,7 @@ fn main() {
             let mut tasks = Vec::new();
             for m in 0..MENTEES {
                 let who = fake.user(&format!("mentee-{round}-{m}"));
-                tasks.push(tokio::spawn(mentee(fake.clone(), who, mentor.clone(), m / 2)));
+                tasks.push(tokio::spawn(mentee(fake.clone(), who, mentor.clone(), m / 2, think)));
             }
             for task in tasks {
                 booked += usize::from(task.await.unwrap());
@@ -156,7 +172,9 @@ fn main() {
             .await
             .unwrap();
 
-        println!("e2e: {rounds} rounds × {MENTEES} concurrent mentees booking one mentor through the fake Discord");
+        println!(
+            "e2e: {rounds} rounds × {MENTEES} concurrent mentees booking one mentor through the fake Discord, think time {think:?}"
+        );
         println!("  interactions: {} ({unanswered} unanswered)", log.len());
         let mut kinds: Vec<_> = by_kind.into_iter().collect();
         kinds.sort_by(|a, b| a.0.cmp(&b.0));

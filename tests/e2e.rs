@@ -79,6 +79,15 @@ impl World {
         self.dir.path().join("bot.db")
     }
 
+    /// Stops the bot after checking that every interaction of the test was answered within
+    /// Discord's 3 s.
+    async fn finish(&self, bot: Bot) {
+        self.fake
+            .assert_all_answered_within(Duration::from_secs(3))
+            .unwrap();
+        bot.stop().await;
+    }
+
     async fn run(&self, who: &FakeUser, path: &str, options: Vec<Opt>) -> Message {
         self.fake
             .slash(who, Place::Guild, path, options)
@@ -219,7 +228,7 @@ async fn a_mentor_sets_hours_and_overrides_and_sees_them() {
     w.fake
         .assert_all_answered_within(Duration::from_secs(3))
         .unwrap();
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,7 +286,7 @@ async fn a_mentee_books_from_the_picker_and_both_see_it_and_the_mentor_gets_a_dm
     w.fake
         .assert_all_answered_within(Duration::from_secs(3))
         .unwrap();
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,7 +334,7 @@ async fn two_mentees_confirming_the_same_slot_at_once_make_exactly_one_booking()
         list.raw["embeds"][0]["fields"].as_array().map(Vec::len),
         Some(1)
     );
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,7 +398,7 @@ async fn self_booking_and_forged_slots_inside_the_notice_are_refused() {
         "{}",
         list.text()
     );
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,7 +428,7 @@ async fn a_mentor_cancels_with_a_reason_the_mentee_is_told_and_the_slot_is_free_
     );
     let again = w.book_first_slot(&w.fake.user("someone")).await;
     assert!(again.text().contains("Booked"), "{}", again.text());
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,7 +459,7 @@ async fn rescheduling_moves_the_booking_and_tells_the_other_person() {
         "{}",
         dms.last().unwrap().text()
     );
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -462,7 +471,7 @@ async fn a_picker_rendered_before_a_restart_still_books_after_it() {
     let bot = Bot::start(&w.fake, &w.db()).await;
     let done = w.confirm(&w.mentee, &chosen).await;
     assert!(done.text().contains("Booked"), "{}", done.text());
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -501,7 +510,7 @@ async fn closed_dms_do_not_stop_a_cancel_and_the_actor_hears_about_it_once() {
         })
         .count();
     assert!(dm_posts <= 4, "no retry storm: {dm_posts} DM posts");
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 /// Every row of every table, in a stable order: "the database is unchanged" compares two.
@@ -785,7 +794,7 @@ async fn bad_input_gets_an_ephemeral_message_naming_the_problem_and_changes_noth
     w.fake
         .assert_all_answered_within(Duration::from_secs(3))
         .unwrap();
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -854,7 +863,7 @@ async fn autocomplete_offers_zones_the_users_bookings_and_days_with_slots() {
         theirs.is_empty(),
         "nobody else sees the booking: {theirs:?}"
     );
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -903,7 +912,7 @@ async fn mentors_are_listed_where_they_set_hours_and_a_mentor_role_gates_booking
     w.fake.add_member(&w.mentor, &[role], 0);
     let open = w.picker(&w.mentee).await;
     assert!(!open.selects().is_empty());
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -921,7 +930,7 @@ async fn a_rate_limited_dm_is_retried_after_its_delay_and_delivered_once() {
     );
     assert!(mentor_dms[0].text().contains("booked a session"));
     assert!(mentee_dms[0].text().contains("is booked"));
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -968,7 +977,7 @@ async fn commands_are_registered_once_per_process_even_when_ready_comes_again() 
         1,
         "READY again, but no second registration"
     );
-    bot.stop().await;
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -989,5 +998,5 @@ async fn the_booking_menu_on_a_user_opens_their_picker() {
         picker.text()
     );
     assert!(!picker.selects().is_empty());
-    bot.stop().await;
+    w.finish(bot).await;
 }
