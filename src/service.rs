@@ -900,11 +900,24 @@ impl Service {
         mentor_in: Option<(u64, UserId)>,
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
+        // Names rarely change: check on the read side and write only what differs, so
+        // opening a picker does not queue a write behind the bookings.
+        let mut changed = Vec::new();
+        for (user, name) in names {
+            let name = trimmed_name(&name);
+            if self.store.user_name(user).await?.as_deref() != Some(name.as_str()) {
+                changed.push((user, name));
+            }
+        }
+        if changed.is_empty() && mentor_in.is_none() {
+            return Ok(());
+        }
+        let names = changed;
         self.store
             .transact(move |tx| {
                 Box::pin(async move {
                     for (user, name) in &names {
-                        tx.remember_name(*user, &trimmed_name(name)).await?;
+                        tx.remember_name(*user, name).await?;
                     }
                     if let Some((guild, mentor)) = mentor_in {
                         tx.list_in_guild(guild, mentor, now).await?;

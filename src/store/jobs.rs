@@ -2,7 +2,7 @@
 //! them, claimed by workers with expiring leases.
 
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, from_secs, to_secs};
 use crate::scheduling::booking::BookingId;
@@ -129,7 +129,7 @@ pub(super) async fn claim(
 }
 
 pub(super) async fn finish(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: i64,
     owner: &str,
     now: DateTime<Utc>,
@@ -145,13 +145,13 @@ pub(super) async fn finish(
     .bind(error)
     .bind(id)
     .bind(owner)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn retry(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     id: i64,
     owner: &str,
     run_after: DateTime<Utc>,
@@ -165,7 +165,7 @@ pub(super) async fn retry(
     .bind(error)
     .bind(id)
     .bind(owner)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -285,10 +285,13 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        let mut tx = self.write().await?;
-        let claimed = jobs::claim(&mut tx.tx, owner, now, lease_until, limit).await?;
-        tx.commit().await?;
-        Ok(claimed)
+        // Job bookkeeping goes through the group-commit writer too, so under load it shares
+        // fsyncs with bookings instead of competing with them for the write lock.
+        let owner = owner.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move { jobs::claim(&mut tx.tx, &owner, now, lease_until, limit).await })
+        })
+        .await
     }
 
     /// Marks a claimed job done; false when `owner` no longer holds its lease.
@@ -298,7 +301,11 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        jobs::finish(&self.write, id, owner, now, None).await
+        let owner = owner.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move { jobs::finish(&mut tx.tx, id, &owner, now, None).await })
+        })
+        .await
     }
 
     /// Marks a claimed job failed for good, keeping `error`.
@@ -309,7 +316,11 @@ impl Store {
         now: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<bool> {
-        jobs::finish(&self.write, id, owner, now, Some(error)).await
+        let (owner, error) = (owner.to_owned(), error.to_owned());
+        self.transact(move |tx| {
+            Box::pin(async move { jobs::finish(&mut tx.tx, id, &owner, now, Some(&error)).await })
+        })
+        .await
     }
 
     /// Releases a claimed job to run again at `run_after`, keeping `error`.
@@ -320,7 +331,11 @@ impl Store {
         run_after: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<bool> {
-        jobs::retry(&self.write, id, owner, run_after, error).await
+        let (owner, error) = (owner.to_owned(), error.to_owned());
+        self.transact(move |tx| {
+            Box::pin(async move { jobs::retry(&mut tx.tx, id, &owner, run_after, &error).await })
+        })
+        .await
     }
 }
 
