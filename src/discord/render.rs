@@ -120,6 +120,24 @@ pub fn settings_line(s: &MentorSettings) -> String {
     )
 }
 
+/// Up to ten of a mentor's sessions, one line each: id, time, mentee.
+pub fn mentee_session_lines(bookings: &[Booking]) -> String {
+    let mut lines = String::new();
+    for b in bookings.iter().take(10) {
+        let _ = writeln!(
+            lines,
+            "• `{}` {} with {}",
+            b.id,
+            when(b.interval.start()),
+            clip(&b.mentee_name, 60)
+        );
+    }
+    if bookings.len() > 10 {
+        let _ = writeln!(lines, "…and {} more (`/bookings`).", bookings.len() - 10);
+    }
+    lines
+}
+
 /// Cuts `text` to `max` characters (adding `…`).
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {

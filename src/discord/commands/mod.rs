@@ -78,3 +78,21 @@ async fn ac_timezone(_ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
+
+/// Autocomplete choices: the `(value, label)` pairs whose label contains what was typed
+/// (case-insensitive), at most 25 (Discord's limit), labels cut to 100 characters.
+fn choices(
+    items: impl IntoIterator<Item = (String, String)>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let wanted = partial.trim().to_lowercase();
+    let choices = items
+        .into_iter()
+        .filter(|(_, label)| label.to_lowercase().contains(&wanted))
+        .take(25)
+        .map(|(value, label)| {
+            serenity::AutocompleteChoice::new(crate::discord::render::clip(&label, 100), value)
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}

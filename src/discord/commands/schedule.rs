@@ -3,8 +3,10 @@
 use chrono::{Duration, Utc};
 use poise::serenity_prelude as serenity;
 
-use super::{BotError, Context, ac_timezone, me, note_mentor_here, say, show};
-use crate::discord::render::{clip, override_lines, settings_line, weekly_lines, when};
+use super::{BotError, Context, ac_timezone, choices, me, note_mentor_here, say, show};
+use crate::discord::render::{
+    clip, mentee_session_lines, override_lines, settings_line, weekly_lines,
+};
 use crate::scheduling::booking::UserId;
 use crate::scheduling::hours::format_ranges;
 use crate::scheduling::local_time::local_date;
@@ -174,14 +176,7 @@ async fn availability_clear(ctx: Context<'_>) -> Result<(), BotError> {
             " Your {} upcoming session(s) stay booked:\n",
             upcoming.len()
         ));
-        for b in upcoming.iter().take(10) {
-            text.push_str(&format!(
-                "• `{}` {} with {}\n",
-                b.id,
-                when(b.interval.start()),
-                clip(&b.mentee_name, 60)
-            ));
-        }
+        text.push_str(&mentee_session_lines(&upcoming));
     }
     say(ctx, text).await
 }
@@ -256,7 +251,7 @@ async fn ac_next_days(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
         Err(_) => chrono_tz::UTC,
     };
     let today = local_date(tz, now);
-    let choices = (0..25)
+    let items = (0..25)
         .map(|d| today + Duration::days(d))
         .map(|date| {
             (
@@ -264,14 +259,8 @@ async fn ac_next_days(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
                 date.format("%Y-%m-%d (%A)").to_string(),
             )
         })
-        .filter(|(_, label)| {
-            label
-                .to_lowercase()
-                .contains(&partial.trim().to_lowercase())
-        })
-        .map(|(value, label)| serenity::AutocompleteChoice::new(label, value))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        .collect::<Vec<_>>();
+    choices(items, partial)
 }
 
 /// The mentor's upcoming overrides.
@@ -282,7 +271,7 @@ async fn ac_overrides(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
         .overrides(me(ctx), Utc::now())
         .await
         .unwrap_or_default();
-    let choices = overrides
+    let items = overrides
         .iter()
         .map(|o| {
             let label = clip(
@@ -296,15 +285,8 @@ async fn ac_overrides(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
             );
             (o.date.format("%Y-%m-%d").to_string(), label)
         })
-        .filter(|(_, label)| {
-            label
-                .to_lowercase()
-                .contains(&partial.trim().to_lowercase())
-        })
-        .take(25)
-        .map(|(value, label)| serenity::AutocompleteChoice::new(label, value))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        .collect::<Vec<_>>();
+    choices(items, partial)
 }
 
 /// Give one date special hours, or take it off (bookings on it stay).
@@ -358,14 +340,7 @@ async fn override_add(
             "\nThese {} booking(s) on that date stay as they are:\n",
             added.bookings.len()
         ));
-        for b in added.bookings.iter().take(10) {
-            text.push_str(&format!(
-                "• `{}` {} with {}\n",
-                b.id,
-                when(b.interval.start()),
-                clip(&b.mentee_name, 60)
-            ));
-        }
+        text.push_str(&mentee_session_lines(&added.bookings));
     }
     say(ctx, text).await
 }

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
-use super::{BotError, Context, me, say, show};
+use super::{BotError, Context, choices, me, say, show};
 use crate::discord::picker::{Mode, PickerView, render};
 use crate::discord::render::{clip, slot_label, when};
 use crate::discord::{components, display_name};
@@ -91,7 +91,7 @@ async fn ac_book_dates(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoc
     else {
         return serenity::CreateAutocompleteResponse::new();
     };
-    let choices = days
+    let items = days
         .iter()
         .map(|(date, count)| {
             let label = format!(
@@ -101,15 +101,8 @@ async fn ac_book_dates(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoc
             );
             (date.format("%Y-%m-%d").to_string(), label)
         })
-        .filter(|(_, label)| {
-            label
-                .to_lowercase()
-                .contains(&partial.trim().to_lowercase())
-        })
-        .take(25)
-        .map(|(value, label)| serenity::AutocompleteChoice::new(label, value))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        .collect::<Vec<_>>();
+    choices(items, partial)
 }
 
 /// Book a session with a mentor: opens a picker of their free slots.
@@ -176,8 +169,7 @@ async fn ac_my_bookings(ctx: Context<'_>, partial: &str) -> serenity::CreateAuto
         .ok()
         .flatten()
         .unwrap_or(chrono_tz::UTC);
-    let wanted = partial.trim().to_lowercase();
-    let choices = list
+    let items = list
         .iter()
         .map(|b| {
             let (_, other) = b.other_person(user);
@@ -190,11 +182,8 @@ async fn ac_my_bookings(ctx: Context<'_>, partial: &str) -> serenity::CreateAuto
             );
             (b.id.to_string(), clip(&label, 100))
         })
-        .filter(|(_, label)| label.to_lowercase().contains(&wanted))
-        .take(25)
-        .map(|(value, label)| serenity::AutocompleteChoice::new(label, value))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        .collect::<Vec<_>>();
+    choices(items, partial)
 }
 
 /// Cancel one of your sessions; the other person gets a DM.
