@@ -4,7 +4,7 @@
 //! INTERACTION_CREATE to the response carrying the result (p50/p99 per kind), bookings per
 //! second, and checks for double bookings straight in the database.
 //!
-//! `cargo bench --bench e2e` (ROUNDS=n to change the number of 50-mentee rounds; THINK_MS=n
+//! `cargo bench --bench e2e` (ROUNDS=n rounds of MENTEES=n mentees, default 6 × 50; THINK_MS=n
 //! to pause n ms between a mentee's clicks, as people do; default 0: every mentee clicks
 //! again the moment it sees an answer, the harshest load).
 
@@ -16,7 +16,6 @@ use mentorbot::config::Settings;
 use sqlx::Connection;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
-const MENTEES: usize = 50;
 const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -82,6 +81,10 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(6);
+    let mentees: usize = std::env::var("MENTEES")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(50);
     let think = Duration::from_millis(
         std::env::var("THINK_MS")
             .ok()
@@ -130,7 +133,7 @@ fn main() {
         let mut booked = 0;
         for round in 0..rounds {
             let mut tasks = Vec::new();
-            for m in 0..MENTEES {
+            for m in 0..mentees {
                 let who = fake.user(&format!("mentee-{round}-{m}"));
                 tasks.push(tokio::spawn(mentee(fake.clone(), who, mentor.clone(), m / 2, think)));
             }
@@ -173,7 +176,7 @@ fn main() {
             .unwrap();
 
         println!(
-            "e2e: {rounds} rounds × {MENTEES} concurrent mentees booking one mentor through the fake Discord, think time {think:?}"
+            "e2e: {rounds} rounds × {mentees} concurrent mentees booking one mentor through the fake Discord, think time {think:?}"
         );
         println!("  interactions: {} ({unanswered} unanswered)", log.len());
         let mut kinds: Vec<_> = by_kind.into_iter().collect();

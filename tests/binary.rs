@@ -77,3 +77,74 @@ fn a_second_bot_on_the_same_database_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("already running"), "{stderr}");
 }
+
+/// The real binary, talking to the fake Discord, at the chattiest log level: neither the bot
+/// token nor an interaction token may reach its output, and SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stops_the_bot() {
+    use testkit::{FakeDiscord, Opt, Place};
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = mentorbot(dir.path())
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", "sqlite://bot.db")
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env("DISCORD_GUILD_ID", fake.guild_id().to_string())
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.wait_ready(std::time::Duration::from_secs(15))
+        .await
+        .unwrap();
+    fake.wait_commands(std::time::Duration::from_secs(15))
+        .await
+        .unwrap();
+    let mentor = fake.user("mentor");
+    let mut tokens = Vec::new();
+    for (path, options) in [
+        ("timezone set", vec![Opt::str("zone", "Mars/Olympus")]),
+        (
+            "availability set",
+            vec![
+                Opt::str("days", "everyday"),
+                Opt::str("hours", "00:00-24:00"),
+                Opt::str("timezone", "UTC"),
+            ],
+        ),
+        ("bookings", vec![]),
+    ] {
+        let pending = fake.slash(&mentor, Place::Guild, path, options).await;
+        pending.settled().await.unwrap();
+        tokens.push(pending.token());
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SIGTERM is a clean stop: {:?}",
+        out.status
+    );
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        logs.contains("commands registered"),
+        "the bot logged at all: {logs}"
+    );
+    assert!(!logs.contains(TOKEN), "bot token in the logs");
+    for token in tokens {
+        assert!(!token.is_empty());
+        assert!(!logs.contains(&token), "interaction token in the logs");
+    }
+}
