@@ -791,16 +791,7 @@ impl Service {
         text: &str,
         now: DateTime<Utc>,
     ) -> ServiceResult<NaiveDate> {
-        let mentor = self
-            .store
-            .mentor(mentor, override_horizon(now))
-            .await?
-            .ok_or(ServiceError::NotAMentor)?;
-        let tz = self
-            .store
-            .user_timezone(viewer)
-            .await?
-            .unwrap_or(mentor.schedule.tz());
+        let tz = self.viewer_tz(mentor, viewer, now).await?;
         let today = local_date(tz, now);
         let date = parse_date(text, today)?;
         if date < today {
@@ -810,6 +801,25 @@ impl Service {
             });
         }
         Ok(date)
+    }
+
+    /// The zone a picker of `mentor` is shown in to `viewer`: the viewer's own, else the
+    /// mentor's.
+    pub async fn viewer_tz(
+        &self,
+        mentor: UserId,
+        viewer: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Tz> {
+        if let Some(tz) = self.store.user_timezone(viewer).await? {
+            return Ok(tz);
+        }
+        let mentor = self
+            .store
+            .mentor(mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        Ok(mentor.schedule.tz())
     }
 
     /// Books a slot. Every rule is re-checked inside the `BEGIN IMMEDIATE` transaction that

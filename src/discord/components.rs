@@ -62,7 +62,7 @@ async fn route(
     if let Some(page) = BookingsPageId::decode(id) {
         let user = UserId(click.user.id.get());
         let (embed, rows) = bookings_page(data, user, page.role, page.past, page.page).await?;
-        return update(ctx, click, embed, rows, None).await;
+        return update(ctx, click, embed, rows).await;
     }
     let Some(picked) = PickerId::decode(id) else {
         return Err(BotError::User(
@@ -73,18 +73,7 @@ async fn route(
     let now = Utc::now();
     match picked {
         PickerId::Day { mentor, date, mode } => {
-            show_day(
-                ctx,
-                data,
-                click,
-                UserId(mentor),
-                Some(date),
-                mode,
-                0,
-                None,
-                None,
-            )
-            .await
+            show_day(ctx, data, click, Show::day(UserId(mentor), date, mode)).await
         }
         PickerId::Page {
             mentor,
@@ -92,18 +81,11 @@ async fn route(
             mode,
             page,
         } => {
-            show_day(
-                ctx,
-                data,
-                click,
-                UserId(mentor),
-                Some(date),
-                mode,
+            let show = Show {
                 page,
-                None,
-                None,
-            )
-            .await
+                ..Show::day(UserId(mentor), date, mode)
+            };
+            show_day(ctx, data, click, show).await
         }
         PickerId::Select {
             mentor,
@@ -121,18 +103,12 @@ async fn route(
             let Some(chosen) = chosen else {
                 return Err(BotError::User("Pick one of the times in the list.".into()));
             };
-            show_day(
-                ctx,
-                data,
-                click,
-                UserId(mentor),
-                Some(date),
-                mode,
+            let show = Show {
                 page,
-                Some(chosen),
-                None,
-            )
-            .await
+                chosen: Some(chosen),
+                ..Show::day(UserId(mentor), date, mode)
+            };
+            show_day(ctx, data, click, show).await
         }
         PickerId::Confirm {
             mentor,
@@ -184,27 +160,16 @@ async fn route(
                         when(booking.interval.start()),
                         booking.interval.duration().num_minutes()
                     ));
-                    update(ctx, click, embed, vec![], None).await
+                    update(ctx, click, embed, vec![]).await
                 }
                 Err(ServiceError::Rejected(Rejection::SlotTaken | Rejection::DayFull)) => {
-                    let tz_date = data
-                        .service
-                        .day_slots(mentor, viewer, None, moving(&mode), now)
-                        .await?
-                        .tz;
-                    let date = start.with_timezone(&tz_date).date_naive();
-                    show_day(
-                        ctx,
-                        data,
-                        click,
-                        mentor,
-                        Some(date),
-                        mode,
-                        0,
-                        None,
-                        Some("That slot was just taken. Here are the free times now."),
-                    )
-                    .await
+                    let tz = data.service.viewer_tz(mentor, viewer, now).await?;
+                    let date = start.with_timezone(&tz).date_naive();
+                    let show = Show {
+                        notice: Some("That slot was just taken. Here are the free times now."),
+                        ..Show::day(mentor, date, mode)
+                    };
+                    show_day(ctx, data, click, show).await
                 }
                 Err(other) => Err(other.into()),
             }
@@ -219,22 +184,47 @@ fn moving(mode: &Mode) -> Option<&BookingId> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Which picker view to show after a click.
+struct Show<'a> {
+    mentor: UserId,
+    date: chrono::NaiveDate,
+    mode: Mode,
+    page: usize,
+    chosen: Option<chrono::DateTime<Utc>>,
+    notice: Option<&'a str>,
+}
+
+impl Show<'_> {
+    /// The first page of `date`, nothing chosen.
+    fn day(mentor: UserId, date: chrono::NaiveDate, mode: Mode) -> Self {
+        Show {
+            mentor,
+            date,
+            mode,
+            page: 0,
+            chosen: None,
+            notice: None,
+        }
+    }
+}
+
 async fn show_day(
     ctx: &serenity::Context,
     data: &Data,
     click: &serenity::ComponentInteraction,
-    mentor: UserId,
-    date: Option<chrono::NaiveDate>,
-    mode: Mode,
-    page: usize,
-    chosen: Option<chrono::DateTime<Utc>>,
-    notice: Option<&str>,
+    show: Show<'_>,
 ) -> Result<(), BotError> {
     let viewer = UserId(click.user.id.get());
+    let mentor = show.mentor;
     let day = data
         .service
-        .day_slots(mentor, viewer, date, moving(&mode), Utc::now())
+        .day_slots(
+            mentor,
+            viewer,
+            Some(show.date),
+            moving(&show.mode),
+            Utc::now(),
+        )
         .await?;
     let mentor_name = if mentor == viewer {
         "you".to_owned()
@@ -248,12 +238,12 @@ async fn show_day(
         mentor: mentor.0,
         mentor_name: &mentor_name,
         day: &day,
-        mode: &mode,
-        page,
-        chosen,
-        notice,
+        mode: &show.mode,
+        page: show.page,
+        chosen: show.chosen,
+        notice: show.notice,
     });
-    update(ctx, click, embed, rows, None).await
+    update(ctx, click, embed, rows).await
 }
 
 async fn update(
@@ -261,14 +251,10 @@ async fn update(
     click: &serenity::ComponentInteraction,
     embed: serenity::CreateEmbed,
     rows: Vec<serenity::CreateActionRow>,
-    content: Option<String>,
 ) -> Result<(), BotError> {
-    let mut message = serenity::CreateInteractionResponseMessage::new()
+    let message = serenity::CreateInteractionResponseMessage::new()
         .embed(embed)
         .components(rows);
-    if let Some(content) = content {
-        message = message.content(content);
-    }
     click
         .create_response(
             &ctx.http,
