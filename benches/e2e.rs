@@ -106,6 +106,7 @@ fn main() {
             ("DISCORD_TOKEN", TOKEN.to_owned()),
             ("DATABASE_URL", format!("sqlite://{}", db.display())),
             ("DISCORD_API_BASE", fake.api_base()),
+            ("HTTP_BIND", "127.0.0.1:0".to_owned()),
             ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
             ("RUST_LOG", "warn".to_owned()),
         ]

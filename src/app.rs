@@ -12,6 +12,8 @@ use poise::serenity_prelude as serenity;
 
 use crate::config::Settings;
 use crate::discord::{self, Data, DiscordMessenger, Followups};
+use crate::gcal::google::{Google, GoogleOptions};
+use crate::http::{self, HttpState};
 use crate::jobs::{Worker, WorkerConfig};
 use crate::service::Service;
 use crate::store::Store;
@@ -34,6 +36,16 @@ pub enum AppError {
     Other(#[from] anyhow::Error),
 }
 
+/// Timings that are not user settings: production uses the defaults; tests and load tools
+/// shorten them (backoffs, polls) so they run in seconds.
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// The job worker's leases, batches and backoffs.
+    pub worker: WorkerConfig,
+    /// Google's caches, timeouts and Meet polling.
+    pub google: GoogleOptions,
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> Result<(), AppError> {
     run_until(settings, shutdown_signal()).await
@@ -44,12 +56,57 @@ pub async fn run_until(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), AppError> {
+    run_tuned(settings, Tuning::default(), shutdown).await
+}
+
+/// Runs until `shutdown` resolves, with `tuning` instead of the default timings.
+pub async fn run_tuned(
+    settings: Settings,
+    tuning: Tuning,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), AppError> {
     let _lock = lock_database(&settings.database.path)?;
     let store = Store::open(&settings.database)
         .await
         .with_context(|| format!("opening the database {}", settings.database.path.display()))?;
     tracing::info!(path = %store.path().display(), "database ready");
-    let service = Service::new(store.clone());
+    // Any lease in the database belongs to a process that died: a second process on this
+    // database cannot start, so its jobs can run again at once.
+    let released = store
+        .release_leases()
+        .await
+        .context("releasing job leases")?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "jobs left running by a stopped process are due again"
+        );
+    }
+    let google = match &settings.google {
+        Some(google) => Some(Arc::new(
+            Google::new(
+                &google.config,
+                google.key.clone(),
+                &settings.public_base_url,
+                tuning.google.clone(),
+                &store,
+            )
+            .await
+            .context("setting up Google Calendar")?,
+        )),
+        None => {
+            tracing::info!("Google Calendar is off (GOOGLE_CLIENT_ID is not set)");
+            None
+        }
+    };
+    let service = match &google {
+        Some(google) => Service::with_google(store.clone(), google.clone()),
+        None => Service::new(store.clone()),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.http_bind)
+        .await
+        .with_context(|| format!("listening on {} (HTTP_BIND)", settings.http_bind))?;
+    tracing::info!(bind = %settings.http_bind, public = %settings.public_base_url, "HTTP server listening");
 
     let followups = Arc::new(Followups::default());
     let worker_slot: Arc<OnceLock<Worker<DiscordMessenger>>> = Arc::new(OnceLock::new());
@@ -89,7 +146,13 @@ pub async fn run_until(
         std::process::id(),
         getrandom::u32().unwrap_or(0)
     );
-    let worker = Worker::new(store.clone(), messenger, owner, WorkerConfig::default());
+    let worker = Worker::with_google(
+        store.clone(),
+        messenger,
+        owner,
+        tuning.worker.clone(),
+        google,
+    );
     let _ = worker_slot.set(worker.clone());
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
     let worker_task = tokio::spawn(async move {
@@ -101,6 +164,26 @@ pub async fn run_until(
     });
 
     let shards = client.shard_manager.clone();
+    let runners = shards.runners.clone();
+    let gateway: http::GatewayCheck = Arc::new(move || {
+        let runners = runners.clone();
+        Box::pin(async move {
+            runners
+                .lock()
+                .await
+                .values()
+                .any(|r| r.stage == serenity::ConnectionStage::Connected)
+        })
+    });
+    let router = http::router(HttpState {
+        service: service.clone(),
+        gateway,
+    });
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http_task = tokio::spawn(http::serve(listener, router, async move {
+        let _ = http_stopped.await;
+    }));
+
     let outcome = tokio::select! {
         result = client.start() => result.context("the Discord connection failed"),
         () = shutdown => {
@@ -110,8 +193,14 @@ pub async fn run_until(
         }
     };
     let _ = stop_worker.send(());
+    let _ = stop_http.send(());
     if let Err(e) = worker_task.await {
         tracing::error!(error = %e, "the job worker stopped abnormally");
+    }
+    match http_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server failed"),
+        Err(e) => tracing::error!(error = %e, "the HTTP server stopped abnormally"),
     }
     store.close().await;
     Ok(outcome?)

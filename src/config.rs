@@ -4,6 +4,10 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use std::net::SocketAddr;
+
+use crate::gcal::GoogleConfig;
+use crate::gcal::crypto::TokenKey;
 use crate::store::StoreOptions;
 
 /// A secret value: never printed, not even by `Debug`.
@@ -41,6 +45,21 @@ pub struct Settings {
     pub discord_api_base: Option<String>,
     /// `RUST_LOG`: the tracing filter.
     pub log_filter: String,
+    /// `HTTP_BIND`: where the embedded HTTP server listens.
+    pub http_bind: SocketAddr,
+    /// `PUBLIC_BASE_URL`: how browsers reach that server (no trailing slash).
+    pub public_base_url: String,
+    /// Google Calendar, when `GOOGLE_CLIENT_ID` is set.
+    pub google: Option<GoogleSettings>,
+}
+
+/// Google Calendar's settings: the OAuth client, its endpoints and the token key.
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    /// Client, endpoints, redirect URI.
+    pub config: GoogleConfig,
+    /// `TOKEN_ENCRYPTION_KEY`: seals refresh tokens at rest.
+    pub key: TokenKey,
 }
 
 /// A setting that is missing or malformed; its `Display` is the one line shown at start-up.
@@ -116,13 +135,98 @@ impl Settings {
             ));
         }
 
+        let http_bind = get("HTTP_BIND").unwrap_or("127.0.0.1:8080");
+        let http_bind = http_bind.parse::<SocketAddr>().map_err(|_| {
+            error(
+                "HTTP_BIND",
+                format!("`{http_bind}` is not an address and port, e.g. `127.0.0.1:8080` or `0.0.0.0:8080`"),
+            )
+        })?;
+        let public_base_url = http_url(
+            "PUBLIC_BASE_URL",
+            get("PUBLIC_BASE_URL").unwrap_or("http://localhost:8080"),
+            "https://mentorbot.example.org",
+        )?;
+
+        let google = match get("GOOGLE_CLIENT_ID") {
+            None => None,
+            Some(client_id) => {
+                let secret = get("GOOGLE_CLIENT_SECRET").ok_or_else(|| {
+                    error(
+                        "GOOGLE_CLIENT_SECRET",
+                        "not set, but GOOGLE_CLIENT_ID is: copy the client secret of the same OAuth client (Google Cloud console -> APIs & Services -> Credentials)",
+                    )
+                })?;
+                let key = get("TOKEN_ENCRYPTION_KEY").ok_or_else(|| {
+                    error(
+                        "TOKEN_ENCRYPTION_KEY",
+                        "required with Google Calendar: 32 random bytes in base64, e.g. from `openssl rand -base64 32`",
+                    )
+                })?;
+                let key = TokenKey::parse(key)
+                    .map_err(|e| error("TOKEN_ENCRYPTION_KEY", e.to_string()))?;
+                let mut config = GoogleConfig::new(
+                    client_id.to_owned(),
+                    Secret::new(secret),
+                    format!("{public_base_url}/oauth/google/callback"),
+                );
+                for (variable, field, example) in [
+                    (
+                        "GOOGLE_AUTH_URL",
+                        &mut config.auth_url,
+                        "https://accounts.google.com/o/oauth2/v2/auth",
+                    ),
+                    (
+                        "GOOGLE_TOKEN_URL",
+                        &mut config.token_url,
+                        "https://oauth2.googleapis.com/token",
+                    ),
+                    (
+                        "GOOGLE_REVOKE_URL",
+                        &mut config.revoke_url,
+                        "https://oauth2.googleapis.com/revoke",
+                    ),
+                    (
+                        "GOOGLE_CALENDAR_API_BASE",
+                        &mut config.calendar_base,
+                        "https://www.googleapis.com/calendar/v3",
+                    ),
+                ] {
+                    if let Some(value) = get(variable) {
+                        *field = http_url(variable, value, example)?;
+                    }
+                }
+                Some(GoogleSettings { config, key })
+            }
+        };
+
         Ok(Settings {
             discord_token: Secret::new(token),
             database,
             guild_id,
             discord_api_base,
             log_filter,
+            http_bind,
+            public_base_url,
+            google,
         })
+    }
+}
+
+/// An http(s) URL without its trailing slash.
+fn http_url(variable: &'static str, value: &str, example: &str) -> Result<String, ConfigError> {
+    let url = value.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.chars().any(char::is_whitespace) => {
+            Ok(url.to_owned())
+        }
+        _ => Err(error(
+            variable,
+            format!("`{value}` is not an http(s) URL, e.g. `{example}`"),
+        )),
     }
 }
 
@@ -178,6 +282,68 @@ mod tests {
     fn the_token_never_shows_in_debug_output() {
         let s = Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN)])).unwrap();
         assert!(!format!("{s:?}").contains(TOKEN));
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn google_is_off_without_a_client_id_and_the_http_server_has_defaults() {
+        let s = Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN)])).unwrap();
+        assert!(s.google.is_none());
+        assert_eq!(s.http_bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_base_url, "http://localhost:8080");
+    }
+
+    #[test]
+    fn google_settings_derive_the_redirect_uri_from_the_public_base_url() {
+        let s = Settings::from_vars(&vars(&[
+            ("DISCORD_TOKEN", TOKEN),
+            ("GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com"),
+            ("GOOGLE_CLIENT_SECRET", "shh-secret"),
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            ("PUBLIC_BASE_URL", "https://bot.example.org/"),
+            ("GOOGLE_TOKEN_URL", "http://127.0.0.1:9/token"),
+        ]))
+        .unwrap();
+        let google = s.google.unwrap();
+        assert_eq!(
+            google.config.redirect_url,
+            "https://bot.example.org/oauth/google/callback"
+        );
+        assert_eq!(google.config.token_url, "http://127.0.0.1:9/token");
+        assert_eq!(
+            google.config.auth_url,
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert!(!format!("{google:?}").contains("shh-secret"));
+    }
+
+    #[test]
+    fn google_without_a_usable_token_key_stops_start_up_naming_the_key() {
+        for key in [None, Some("not base64!"), Some("c2hvcnQ=")] {
+            let mut pairs = vec![
+                ("DISCORD_TOKEN", TOKEN),
+                ("GOOGLE_CLIENT_ID", "id"),
+                ("GOOGLE_CLIENT_SECRET", "secret"),
+            ];
+            if let Some(key) = key {
+                pairs.push(("TOKEN_ENCRYPTION_KEY", key));
+            }
+            let e = Settings::from_vars(&vars(&pairs)).unwrap_err();
+            assert_eq!(e.variable, "TOKEN_ENCRYPTION_KEY", "{e}");
+        }
+    }
+
+    #[test]
+    fn malformed_http_settings_name_their_variable() {
+        for (name, value) in [
+            ("HTTP_BIND", "localhost"),
+            ("PUBLIC_BASE_URL", "bot.example.org"),
+        ] {
+            let e =
+                Settings::from_vars(&vars(&[("DISCORD_TOKEN", TOKEN), (name, value)])).unwrap_err();
+            assert_eq!(e.variable, name, "{e}");
+        }
     }
 
     #[test]

@@ -240,6 +240,13 @@ pub enum Notice {
         /// Who cancelled.
         actor: u64,
     },
+    /// To the mentee: the Meet link of their session, once the calendar event has one.
+    MeetLink {
+        /// The booking.
+        booking: String,
+        /// The mentee's user id.
+        recipient: u64,
+    },
     /// To the other person: the session moved.
     Rescheduled {
         /// The booking.
@@ -265,7 +272,42 @@ impl Notice {
             Notice::Booked { booking, .. }
             | Notice::Confirmed { booking, .. }
             | Notice::Cancelled { booking, .. }
+            | Notice::MeetLink { booking, .. }
             | Notice::Rescheduled { booking, .. } => booking,
+        }
+    }
+}
+
+/// A direct message about a user's Google account (not about a booking). Stored as a job's
+/// JSON payload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum AccountNotice {
+    /// The mentor connected Google Calendar.
+    CalendarConnected {
+        /// The mentor's user id.
+        recipient: u64,
+        /// The account's email, when Google told it.
+        email: Option<String>,
+        /// How many upcoming bookings were queued for syncing.
+        queued: usize,
+    },
+    /// Google refused the mentor's grant (`invalid_grant`): they must connect again.
+    CalendarRevoked {
+        /// The mentor's user id.
+        recipient: u64,
+    },
+}
+
+impl AccountNotice {
+    /// The job kind under which account notices are queued.
+    pub const JOB_KIND: &'static str = "dm_account";
+
+    /// Who is told.
+    pub fn recipient(&self) -> u64 {
+        match self {
+            AccountNotice::CalendarConnected { recipient, .. }
+            | AccountNotice::CalendarRevoked { recipient } => *recipient,
         }
     }
 }

@@ -42,9 +42,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::domain::{Booking, Notice};
+use crate::domain::{AccountNotice, Booking, Notice};
+use crate::gcal::google::Google;
+use crate::gcal::sync::{self, SyncOutcome};
 use crate::scheduling::booking::{BookingId, BookingStatus};
-use crate::store::{Job, Store, StoreError};
+use crate::store::{CALENDAR_SYNC, Job, Store, StoreError};
 
 /// How long a job of a kind without a handler here is put off before it is offered again.
 pub const NO_HANDLER_DELAY: Duration = Duration::hours(1);
@@ -65,6 +67,12 @@ pub trait Messenger: Send + Sync + 'static {
     /// The recipient cannot receive DMs (Discord 50007): tell the actor if still possible.
     /// Called at most once per job, after the failure is recorded.
     fn undeliverable(&self, notice: &Notice, booking: &Booking) -> impl Future<Output = ()> + Send;
+
+    /// Sends a notice about the recipient's Google account.
+    fn deliver_account(
+        &self,
+        notice: &AccountNotice,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
 /// Why a DM could not be delivered; decides what happens to its job.
@@ -181,6 +189,7 @@ impl<M: Messenger> Clone for Worker<M> {
 struct Inner<M> {
     store: Store,
     messenger: M,
+    google: Option<Arc<Google>>,
     owner: String,
     config: WorkerConfig,
     wake: Notify,
@@ -212,10 +221,23 @@ impl PassReport {
 impl<M: Messenger> Worker<M> {
     /// A worker claiming jobs as `owner` (unique per process: leases are held in its name).
     pub fn new(store: Store, messenger: M, owner: impl Into<String>, config: WorkerConfig) -> Self {
+        Worker::with_google(store, messenger, owner, config, None)
+    }
+
+    /// A worker that also runs calendar sync jobs through `google` (without it, they wait
+    /// like jobs of an unknown kind).
+    pub fn with_google(
+        store: Store,
+        messenger: M,
+        owner: impl Into<String>,
+        config: WorkerConfig,
+        google: Option<Arc<Google>>,
+    ) -> Self {
         Worker {
             inner: Arc::new(Inner {
                 store,
                 messenger,
+                google,
                 owner: owner.into(),
                 config,
                 wake: Notify::new(),
@@ -346,6 +368,10 @@ impl<M: Messenger> Inner<M> {
     async fn run_job(&self, job: &Job, now: DateTime<Utc>, deliver_by: Instant) -> Recorded {
         let result = if job.kind == Notice::JOB_KIND {
             self.run_dm(job, now, deliver_by).await
+        } else if job.kind == AccountNotice::JOB_KIND {
+            self.run_account_dm(job, now, deliver_by).await
+        } else if let (CALENDAR_SYNC, Some(google)) = (job.kind.as_str(), &self.google) {
+            self.run_calendar(google, job, now, deliver_by).await
         } else {
             let error = format!("no handler for job kind `{}`", job.kind);
             self.retry(job, now + NO_HANDLER_DELAY, &error, Tally::Skipped)
@@ -445,13 +471,7 @@ impl<M: Messenger> Inner<M> {
                 Ok(recorded)
             }
             Err(error @ DeliveryError::RetryAfter(wait)) => {
-                // Whole seconds, rounded up (the store keeps seconds), at least one.
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                let wait = Duration::seconds(i64::try_from(secs.max(1)).unwrap_or(i64::MAX));
-                let at = now
-                    .checked_add_signed(wait)
-                    .unwrap_or(now + self.config.max_backoff);
-                self.retry(job, at, &error.to_string(), Tally::Retried)
+                self.retry_after(job, now, Some(wait), &error.to_string())
                     .await
             }
             Err(error @ DeliveryError::Transient(_)) => {
@@ -461,6 +481,95 @@ impl<M: Messenger> Inner<M> {
                 self.fail(job, now, &error.to_string()).await
             }
         }
+    }
+
+    async fn run_calendar(
+        &self,
+        google: &Google,
+        job: &Job,
+        now: DateTime<Utc>,
+        deliver_by: Instant,
+    ) -> Recorded {
+        let time_left = deliver_by.saturating_duration_since(Instant::now());
+        let outcome = tokio::time::timeout(
+            time_left,
+            sync::run(google, &self.store, job, &self.owner, now),
+        )
+        .await;
+        match outcome {
+            Ok(Ok(SyncOutcome::Recorded { done, failed, held })) => {
+                let tally = match (done, failed) {
+                    (true, false) => Tally::Done,
+                    (true, true) => Tally::Failed,
+                    (false, _) => Tally::Retried,
+                };
+                Ok(self.held(held, tally))
+            }
+            Ok(Ok(SyncOutcome::Retry { after, error })) => {
+                self.retry_after(job, now, after, &error).await
+            }
+            Ok(Err(error)) => {
+                let error = format!("calendar sync: {}", cause_chain(&error));
+                self.retry_or_fail(job, now, &error).await
+            }
+            Err(_) => {
+                let error = format!("calendar sync timed out after {time_left:?}");
+                self.retry_or_fail(job, now, &error).await
+            }
+        }
+    }
+
+    async fn run_account_dm(&self, job: &Job, now: DateTime<Utc>, deliver_by: Instant) -> Recorded {
+        let notice: AccountNotice = match serde_json::from_value(job.payload.clone()) {
+            Ok(notice) => notice,
+            Err(error) => {
+                return self
+                    .fail(job, now, &format!("unreadable payload: {error}"))
+                    .await;
+            }
+        };
+        let time_left = deliver_by.saturating_duration_since(Instant::now());
+        let delivered =
+            match tokio::time::timeout(time_left, self.messenger.deliver_account(&notice)).await {
+                Ok(result) => result,
+                Err(_) => Err(DeliveryError::Transient(format!(
+                    "delivery timed out after {time_left:?}"
+                ))),
+            };
+        match delivered {
+            Ok(()) => self.complete(job, now, Tally::Done).await,
+            Err(error @ (DeliveryError::Closed | DeliveryError::Permanent(_))) => {
+                self.fail(job, now, &error.to_string()).await
+            }
+            Err(error @ DeliveryError::RetryAfter(wait)) => {
+                self.retry_after(job, now, Some(wait), &error.to_string())
+                    .await
+            }
+            Err(error @ DeliveryError::Transient(_)) => {
+                self.retry_or_fail(job, now, &error.to_string()).await
+            }
+        }
+    }
+
+    /// Retries after `wait` when the other side said how long (rate limits never fail a
+    /// job), else with backoff.
+    async fn retry_after(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        wait: Option<StdDuration>,
+        error: &str,
+    ) -> Recorded {
+        let Some(wait) = wait else {
+            return self.retry_or_fail(job, now, error).await;
+        };
+        // Whole seconds, rounded up (the store keeps seconds), at least one.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let wait = Duration::seconds(i64::try_from(secs.max(1)).unwrap_or(i64::MAX));
+        let at = now
+            .checked_add_signed(wait)
+            .unwrap_or(now + self.config.max_backoff);
+        self.retry(job, at, error, Tally::Retried).await
     }
 
     /// Retries with backoff, or fails once the job has had `max_attempts` claims.
@@ -518,6 +627,7 @@ fn notice_kind(notice: &Notice) -> &'static str {
         Notice::Confirmed { .. } => "confirmed",
         Notice::Cancelled { .. } => "cancelled",
         Notice::Rescheduled { .. } => "rescheduled",
+        Notice::MeetLink { .. } => "meet_link",
     }
 }
 
@@ -617,11 +727,16 @@ mod tests {
             Notice::Booked { recipient, .. }
             | Notice::Confirmed { recipient, .. }
             | Notice::Cancelled { recipient, .. }
+            | Notice::MeetLink { recipient, .. }
             | Notice::Rescheduled { recipient, .. } => *recipient,
         }
     }
 
     impl Messenger for Recorder {
+        async fn deliver_account(&self, _notice: &AccountNotice) -> Result<(), DeliveryError> {
+            Ok(())
+        }
+
         async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
             let answer = {
                 let mut script = self.script.lock().unwrap();

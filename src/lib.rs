@@ -8,6 +8,9 @@
 //! - [`domain`]: the records the store keeps and the service returns.
 //! - [`store`]: SQLite through sqlx; the only module that names it.
 //! - [`service`]: the use cases.
+//! - [`gcal`]: Google OAuth and Calendar adapters, the busy-time cache and the sync job.
+//! - [`http`]: the embedded HTTP server (OAuth pages, `/healthz`).
+//! - [`jobs`]: the worker that runs queued side effects (DMs, calendar syncs).
 //! - [`config`]: settings from the environment (read only by `main`).
 //! - [`app`]: `run(settings)`, what `main` calls.
 
@@ -15,6 +18,8 @@ pub mod app;
 pub mod config;
 pub mod discord;
 pub mod domain;
+pub mod gcal;
+pub mod http;
 pub mod jobs;
 pub mod scheduling;
 pub mod service;

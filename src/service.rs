@@ -6,12 +6,19 @@
 //! user (its `Display` is the message, with a valid example where one helps); `Internal`
 //! carries the cause chain for the log.
 
+mod calendar;
+
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use chrono_tz::Tz;
+
+pub use calendar::{CalendarView, ConnectLink, Connected, OAuthFailure};
 
 use crate::domain::{
     Booking, CalendarStatus, Cancellation, Mentor, MentorSettings, Notice, Override, RoleFilter,
 };
+use crate::gcal::google::{ExternalBusy, Google};
 use crate::scheduling::availability::Schedule;
 use crate::scheduling::booking::{
     BookingId, BookingRequest, BookingStatus, Rejection, UserId, check_booking, check_cancel,
@@ -118,6 +125,11 @@ pub enum ServiceError {
     /// A booking id that cannot be one.
     #[error("`{0}` is not a booking id. Ids look like `K7Q2MD`; `/bookings` lists yours.")]
     BadBookingId(String),
+    /// Google Calendar is not configured on this bot.
+    #[error(
+        "Calendar sync isn't available on this bot: its operator hasn't configured Google Calendar (`GOOGLE_CLIENT_ID`). Your bookings work all the same; `/bookings` lists them."
+    )]
+    CalendarOff,
     /// Anything unexpected; logged with its cause chain, shown only as a reference code.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -209,6 +221,9 @@ pub struct DaySlots {
     pub previous: Option<NaiveDate>,
     /// The nearest later day with slots.
     pub next: Option<NaiveDate>,
+    /// The mentor's Google Calendar could not be checked: the slots may include times
+    /// they are busy elsewhere (mentorbot's own bookings are still excluded).
+    pub calendar_unavailable: bool,
 }
 
 /// Everything needed to compute one mentor's free slots day by day for one viewer.
@@ -216,6 +231,9 @@ struct SlotSource {
     mentor: Mentor,
     policy: crate::scheduling::slots::SlotPolicy,
     busy: crate::store::BusyTime,
+    /// Google busy times (mentorbot's own events left out).
+    external: Vec<Interval>,
+    calendar_unavailable: bool,
     tz: Tz,
     viewer_zone: bool,
     now: DateTime<Utc>,
@@ -225,6 +243,8 @@ struct SlotSource {
     last_day: NaiveDate,
     /// The days whose busy time was loaded (a window around the asked day, or everything).
     covered: (NaiveDate, NaiveDate),
+    /// Whether Google could be asked.
+    fetched: bool,
 }
 
 impl SlotSource {
@@ -243,7 +263,7 @@ impl SlotSource {
                 schedule: &self.mentor.schedule,
                 policy: &self.policy,
                 busy: &self.busy.intervals,
-                external_busy: &[],
+                external_busy: &self.external,
                 booked_starts: &self.busy.mentor_starts,
                 now: self.now,
             },
@@ -304,6 +324,7 @@ pub struct BookRequest {
 #[derive(Debug, Clone)]
 pub struct Service {
     store: Store,
+    google: Option<Arc<Google>>,
 }
 
 /// Overrides are kept from a few days back so that tails of past-midnight ranges and
@@ -383,8 +404,9 @@ fn dm_job(notice: Notice, booking: &BookingId, now: DateTime<Utc>) -> ServiceRes
     })
 }
 
-/// What a booking at `start` is checked against, read inside the writing transaction.
-struct CommitFacts(PairBusy);
+/// What a booking at `start` is checked against, read inside the writing transaction, and
+/// the Google busy times from the cache (read before it).
+struct CommitFacts(PairBusy, Vec<Interval>);
 
 impl CommitFacts {
     async fn load(
@@ -394,6 +416,7 @@ impl CommitFacts {
         start: DateTime<Utc>,
         now: DateTime<Utc>,
         except: Option<&BookingId>,
+        external: Vec<Interval>,
     ) -> ServiceResult<CommitFacts> {
         let settings = mentor.settings;
         let reach = Duration::minutes(i64::from(
@@ -410,6 +433,7 @@ impl CommitFacts {
         let people = (mentor.user, mentee);
         Ok(CommitFacts(
             tx.pair_busy(people, span, day, now, except).await?,
+            external,
         ))
     }
 
@@ -429,7 +453,7 @@ impl CommitFacts {
                 schedule: &mentor.schedule,
                 policy,
                 busy: &self.0.mentor_busy,
-                external_busy: &[],
+                external_busy: &self.1,
                 booked_starts: &self.0.mentor_day_starts,
                 now,
             },
@@ -443,7 +467,24 @@ impl CommitFacts {
 impl Service {
     /// The use cases over `store`.
     pub fn new(store: Store) -> Service {
-        Service { store }
+        Service {
+            store,
+            google: None,
+        }
+    }
+
+    /// The use cases with Google Calendar: pickers exclude connected mentors' busy times,
+    /// and booking changes queue calendar syncs.
+    pub fn with_google(store: Store, google: Arc<Google>) -> Service {
+        Service {
+            store,
+            google: Some(google),
+        }
+    }
+
+    /// Google Calendar, when configured.
+    pub fn google(&self) -> Option<&Arc<Google>> {
+        self.google.as_ref()
     }
 
     /// The store (for the job worker and health checks).
@@ -635,7 +676,7 @@ impl Service {
         // Busy time for a fortnight around the day: enough for nearly every picker; a walk to
         // a farther day with slots loads the whole horizon.
         let near = self
-            .slot_source(mentor, viewer, moving, now, Some(date))
+            .slot_source(mentor, viewer, moving, now, Some(date), true)
             .await?;
         let mut full = None;
         let date = match date {
@@ -672,6 +713,8 @@ impl Service {
             Some(full) if !near.covers(date) => full.on(date),
             _ => near.on(date),
         };
+        let calendar_unavailable =
+            near.calendar_unavailable || full.as_ref().is_some_and(|f| f.calendar_unavailable);
         Ok(DaySlots {
             tz: near.tz,
             viewer_zone: near.viewer_zone,
@@ -679,6 +722,7 @@ impl Service {
             slots,
             previous,
             next,
+            calendar_unavailable,
         })
     }
 
@@ -708,7 +752,10 @@ impl Service {
             }
         }
         if full.is_none() {
-            *full = Some(self.slot_source(mentor, viewer, moving, now, None).await?);
+            *full = Some(
+                self.slot_source(mentor, viewer, moving, now, None, near.fetched)
+                    .await?,
+            );
         }
         Ok(full.as_ref().and_then(|f| f.days_from(start, step).next()))
     }
@@ -722,7 +769,10 @@ impl Service {
         limit: usize,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<(NaiveDate, usize)>> {
-        let source = self.slot_source(mentor, viewer, None, now, None).await?;
+        // Autocomplete never waits for Google: cached busy times only.
+        let source = self
+            .slot_source(mentor, viewer, None, now, None, false)
+            .await?;
         Ok(source
             .days_from(source.first_day, 1)
             .take(limit)
@@ -732,6 +782,7 @@ impl Service {
 
     /// Loads what slot generation needs. `around`: `Some(day)` loads busy time for a
     /// fortnight around `day` (or today, for `Some(None)`); `None` for the whole horizon.
+    /// `fetch`: may ask Google for busy times (else only the cache is used).
     async fn slot_source(
         &self,
         mentor: UserId,
@@ -739,6 +790,7 @@ impl Service {
         moving: Option<&BookingId>,
         now: DateTime<Utc>,
         around: Option<Option<NaiveDate>>,
+        fetch: bool,
     ) -> ServiceResult<SlotSource> {
         let mentor = self
             .store
@@ -769,7 +821,25 @@ impl Service {
         .unwrap_or(horizon)
         .widened(Duration::days(2));
         let busy = self.store.busy_time(mentor.user, loaded, moving).await?;
+        let (external, calendar_unavailable) = match &self.google {
+            None => (Vec::new(), false),
+            Some(google) => {
+                // The whole horizon at once: one cached answer serves every day's picker.
+                let span = horizon.widened(Duration::days(2));
+                match google
+                    .busy(&self.store, mentor.user, span, now, fetch)
+                    .await?
+                {
+                    ExternalBusy::Known(busy) => (busy, false),
+                    ExternalBusy::NotConnected => (Vec::new(), false),
+                    ExternalBusy::Unavailable => (Vec::new(), true),
+                }
+            }
+        };
         Ok(SlotSource {
+            external,
+            calendar_unavailable,
+            fetched: fetch,
             covered,
             first_day,
             last_day,
@@ -830,8 +900,10 @@ impl Service {
             return Err(Rejection::SelfBooking.into());
         }
         let request = request.clone();
+        let external = self.cached_busy(request.mentor, request.start, now).await?;
+        let calendar = self.google.is_some();
         self.store
-            .transact(move |tx| Box::pin(book_in(tx, request, now)))
+            .transact(move |tx| Box::pin(book_in(tx, request, now, external, calendar)))
             .await
     }
 
@@ -846,8 +918,9 @@ impl Service {
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
         let reason = check_text(reason, "reason", MAX_REASON_CHARS)?;
+        let calendar = self.google.is_some();
         self.store
-            .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now)))
+            .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now, calendar)))
             .await
     }
 
@@ -874,9 +947,33 @@ impl Service {
         now: DateTime<Utc>,
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
+        let external = match self.store.booking(&id).await? {
+            Some(current) => self.cached_busy(current.mentor, start, now).await?,
+            None => Vec::new(),
+        };
+        let calendar = self.google.is_some();
         self.store
-            .transact(move |tx| Box::pin(reschedule_in(tx, actor, id, start, now)))
+            .transact(move |tx| {
+                Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar))
+            })
             .await
+    }
+
+    /// The mentor's cached Google busy times around `start`, for a commit check: never a
+    /// Google call (nothing cached means nothing to exclude).
+    async fn cached_busy(
+        &self,
+        mentor: UserId,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Interval>> {
+        let Some(google) = &self.google else {
+            return Ok(Vec::new());
+        };
+        let Some(span) = Interval::new(start - Duration::days(1), start + Duration::days(1)) else {
+            return Ok(Vec::new());
+        };
+        Ok(google.cached_busy(&self.store, mentor, span, now).await?)
     }
 
     /// `/bookings`: the user's sessions, soonest first (latest first for `past`).
@@ -952,7 +1049,10 @@ impl Service {
     ) -> ServiceResult<Vec<MentorListing>> {
         let mut listings = Vec::new();
         for (user, name) in self.store.guild_mentors(guild).await? {
-            let near = match self.slot_source(user, user, None, now, Some(None)).await {
+            let near = match self
+                .slot_source(user, user, None, now, Some(None), false)
+                .await
+            {
                 Ok(source) => source,
                 Err(ServiceError::NotAMentor) => continue,
                 Err(other) => return Err(other),
@@ -1137,13 +1237,24 @@ async fn book_in(
     tx: &mut WriteTx,
     request: BookRequest,
     now: DateTime<Utc>,
+    external: Vec<Interval>,
+    calendar: bool,
 ) -> ServiceResult<Booking> {
     let mentor = tx
         .mentor(request.mentor, override_horizon(now))
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
-    let facts = CommitFacts::load(tx, &mentor, request.mentee, request.start, now, None).await?;
+    let facts = CommitFacts::load(
+        tx,
+        &mentor,
+        request.mentee,
+        request.start,
+        now,
+        None,
+        external,
+    )
+    .await?;
     let interval =
         check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
 
@@ -1187,6 +1298,10 @@ async fn book_in(
     };
     tx.enqueue(&[dm_job(booked, &id, now)?, dm_job(confirmed, &id, now)?])
         .await?;
+    if calendar && connected(tx, request.mentor).await? {
+        tx.queue_calendar_sync(&id, now).await?;
+        new.calendar_status = CalendarStatus::Pending;
+    }
     Ok(new.into_booking())
 }
 
@@ -1196,6 +1311,7 @@ async fn cancel_in(
     id: BookingId,
     reason: Option<String>,
     now: DateTime<Utc>,
+    calendar: bool,
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
     check_cancel(&current.facts(), actor, now)?;
@@ -1208,8 +1324,15 @@ async fn cancel_in(
         actor: actor.0,
     };
     tx.enqueue(&[dm_job(notice, &id, now)?]).await?;
+    let calendar_status = if calendar && needs_sync(tx, &current).await? {
+        tx.queue_calendar_sync(&id, now).await?;
+        CalendarStatus::Pending
+    } else {
+        current.calendar_status
+    };
     Ok(Booking {
         status: BookingStatus::Cancelled,
+        calendar_status,
         cancellation: Some(Cancellation {
             by: actor,
             at: now.trunc_subsecs(0),
@@ -1225,6 +1348,8 @@ async fn reschedule_in(
     id: BookingId,
     start: DateTime<Utc>,
     now: DateTime<Utc>,
+    external: Vec<Interval>,
+    calendar: bool,
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
     check_reschedule(&current.facts(), actor, now)?;
@@ -1233,7 +1358,8 @@ async fn reschedule_in(
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
-    let facts = CommitFacts::load(tx, &mentor, current.mentee, start, now, Some(&id)).await?;
+    let facts =
+        CommitFacts::load(tx, &mentor, current.mentee, start, now, Some(&id), external).await?;
     let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
     match tx.move_booking(&id, interval, actor, now).await {
         Ok(()) => {}
@@ -1249,10 +1375,33 @@ async fn reschedule_in(
         from_end: current.interval.end().timestamp(),
     };
     tx.enqueue(&[dm_job(notice, &id, now)?]).await?;
+    let calendar_status = if calendar && needs_sync(tx, &current).await? {
+        tx.queue_calendar_sync(&id, now).await?;
+        CalendarStatus::Pending
+    } else {
+        current.calendar_status
+    };
     Ok(Booking {
         interval,
+        calendar_status,
         ..current
     })
+}
+
+/// True when `mentor` has a usable Google grant.
+async fn connected(tx: &mut WriteTx, mentor: UserId) -> ServiceResult<bool> {
+    Ok(tx
+        .google_account(mentor)
+        .await?
+        .is_some_and(|a| a.connected()))
+}
+
+/// A changed booking needs a calendar sync when its mentor is connected, or when an event
+/// may exist from an earlier sync (it must be moved or deleted as far as possible).
+async fn needs_sync(tx: &mut WriteTx, booking: &Booking) -> ServiceResult<bool> {
+    Ok(booking.calendar_status != CalendarStatus::NotConnected
+        || booking.calendar_event_id.is_some()
+        || connected(tx, booking.mentor).await?)
 }
 
 fn upcoming_as_mentor(user: UserId, now: DateTime<Utc>) -> BookingQuery {

@@ -52,6 +52,7 @@ fn the_database_is_migrated_before_connecting_and_a_refused_connection_is_an_err
         .env("DISCORD_TOKEN", TOKEN)
         .env("DATABASE_URL", "sqlite://data.db")
         .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .env("HTTP_BIND", "127.0.0.1:0")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -71,6 +72,7 @@ fn a_second_bot_on_the_same_database_refuses_to_start() {
         .env("DISCORD_TOKEN", TOKEN)
         .env("DATABASE_URL", "sqlite://data.db")
         .env("DISCORD_API_BASE", "http://127.0.0.1:9")
+        .env("HTTP_BIND", "127.0.0.1:0")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -89,6 +91,7 @@ async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stop
         .env("DISCORD_TOKEN", TOKEN)
         .env("DATABASE_URL", "sqlite://bot.db")
         .env("DISCORD_API_BASE", fake.api_base())
+        .env("HTTP_BIND", "127.0.0.1:0")
         .env("DISCORD_GUILD_ID", fake.guild_id().to_string())
         .env("RUST_LOG", "trace")
         .stdout(std::process::Stdio::piped())

@@ -1,54 +1,13 @@
 //! The real bot (`app::run_until`, what `main` runs) against the fake Discord on 127.0.0.1,
 //! driven as users would: slash commands, the picker, DMs, restarts, refusals.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use mentorbot::app::{AppError, run_until};
-use mentorbot::config::Settings;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-const WAIT: Duration = Duration::from_secs(10);
-const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
-
-/// A running bot; `stop` shuts it down like SIGTERM would.
-struct Bot {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), AppError>>,
-}
-
-impl Bot {
-    async fn start(fake: &FakeDiscord, db: &Path) -> Bot {
-        let ready_before = fake.ready_count();
-        let vars: HashMap<String, String> = [
-            ("DISCORD_TOKEN", TOKEN.to_owned()),
-            ("DATABASE_URL", format!("sqlite://{}", db.display())),
-            ("DISCORD_API_BASE", fake.api_base()),
-            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        let settings = Settings::from_vars(&vars).expect("settings");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_until(settings, async move {
-            let _ = stopped.await;
-        }));
-        fake.wait_ready_count(ready_before + 1, WAIT)
-            .await
-            .expect("bot ready");
-        fake.wait_commands(WAIT).await.expect("commands registered");
-        Bot { stop, task }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.expect("bot task").expect("bot ran cleanly");
-    }
-}
+mod support;
+use support::{Bot, WAIT, booking_id};
 
 struct World {
     fake: FakeDiscord,
@@ -63,7 +22,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let mentor = fake.user("mentor");
         let mentee = fake.user("mentee");
-        let bot = Bot::start(&fake, &dir.path().join("bot.db")).await;
+        let bot = Bot::start(&fake, &dir.path().join("bot.db"), None).await;
         (
             World {
                 fake,
@@ -89,12 +48,7 @@ impl World {
     }
 
     async fn run(&self, who: &FakeUser, path: &str, options: Vec<Opt>) -> Message {
-        self.fake
-            .slash(who, Place::Guild, path, options)
-            .await
-            .settled()
-            .await
-            .unwrap_or_else(|e| panic!("/{path}: {e}"))
+        support::run(&self.fake, who, path, options).await
     }
 
     /// A mentor available round the clock in UTC, so slots exist whenever the test runs.
@@ -123,27 +77,11 @@ impl World {
 
     /// Picks the `index`-th slot of the picker's select and returns the message with Confirm.
     async fn choose(&self, who: &FakeUser, picker: &Message, index: usize) -> (Message, String) {
-        let select = picker.selects().first().cloned().expect("a slot select");
-        let options = picker.select_options(&select);
-        let (_, value) = options.get(index).cloned().expect("enough slots");
-        let chosen = self
-            .fake
-            .select(who, picker, &select, &[&value])
-            .await
-            .settled()
-            .await
-            .expect("select answered");
-        (chosen, value)
+        support::choose(&self.fake, who, picker, index).await
     }
 
     async fn confirm(&self, who: &FakeUser, chosen: &Message) -> Message {
-        let confirm = chosen.button_id("Confirm").expect("a Confirm button");
-        self.fake
-            .click(who, chosen, &confirm)
-            .await
-            .settled()
-            .await
-            .expect("confirm answered")
+        support::confirm(&self.fake, who, chosen).await
     }
 
     async fn book_first_slot(&self, who: &FakeUser) -> Message {
@@ -151,11 +89,6 @@ impl World {
         let (chosen, _) = self.choose(who, &picker, 0).await;
         self.confirm(who, &chosen).await
     }
-}
-
-fn booking_id(text: &str) -> String {
-    let start = text.find('`').expect("an id in backticks") + 1;
-    text[start..start + 6].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,7 +401,7 @@ async fn a_picker_rendered_before_a_restart_still_books_after_it() {
     w.open_mentor().await;
     let (chosen, _) = w.choose(&w.mentee, &w.picker(&w.mentee).await, 0).await;
     bot.stop().await;
-    let bot = Bot::start(&w.fake, &w.db()).await;
+    let bot = Bot::start(&w.fake, &w.db(), None).await;
     let done = w.confirm(&w.mentee, &chosen).await;
     assert!(done.text().contains("Booked"), "{}", done.text());
     w.finish(bot).await;

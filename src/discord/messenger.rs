@@ -7,8 +7,8 @@ use poise::serenity_prelude as serenity;
 
 use super::Followups;
 use super::errors::cause_chain;
-use super::render::{dm_text, ts};
-use crate::domain::{Booking, Notice};
+use super::render::{account_dm_text, dm_text, ts};
+use crate::domain::{AccountNotice, Booking, Notice};
 use crate::jobs::{DeliveryError, Messenger};
 use crate::service::Service;
 
@@ -54,6 +54,7 @@ fn recipient(notice: &Notice) -> u64 {
         Notice::Booked { recipient, .. }
         | Notice::Confirmed { recipient, .. }
         | Notice::Cancelled { recipient, .. }
+        | Notice::MeetLink { recipient, .. }
         | Notice::Rescheduled { recipient, .. } => *recipient,
     }
 }
@@ -72,17 +73,27 @@ fn classify(error: serenity::Error) -> DeliveryError {
     DeliveryError::Transient(cause_chain(&error))
 }
 
-impl Messenger for DiscordMessenger {
-    async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
-        let to = serenity::UserId::new(recipient(notice).max(1));
-        let actor = self.actor_name(notice).await;
-        let text = dm_text(notice, booking, actor.as_deref());
+impl DiscordMessenger {
+    async fn send(&self, recipient: u64, text: String) -> Result<(), DeliveryError> {
+        let to = serenity::UserId::new(recipient.max(1));
         let channel = to.create_dm_channel(&self.http).await.map_err(classify)?;
         channel
             .send_message(&self.http, serenity::CreateMessage::new().content(text))
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+impl Messenger for DiscordMessenger {
+    async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
+        let actor = self.actor_name(notice).await;
+        let text = dm_text(notice, booking, actor.as_deref());
+        self.send(recipient(notice), text).await
+    }
+
+    async fn deliver_account(&self, notice: &AccountNotice) -> Result<(), DeliveryError> {
+        self.send(notice.recipient(), account_dm_text(notice)).await
     }
 
     async fn undeliverable(&self, notice: &Notice, booking: &Booking) {

@@ -217,6 +217,11 @@ pub fn render(view: &PickerView<'_>) -> (serenity::CreateEmbed, Vec<serenity::Cr
             ));
         }
     }
+    if day.calendar_unavailable {
+        description.push_str(
+            "\n⚠️ The mentor's Google Calendar couldn't be checked just now, so some of these times may clash with their other appointments.\n",
+        );
+    }
     if let Some(chosen) = view.chosen {
         description.push_str(&format!(
             "\nSelected: {}. Press **Confirm** to {}.",

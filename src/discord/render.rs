@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc, Weekday};
 use chrono_tz::Tz;
 
-use crate::domain::{Booking, CalendarStatus, MentorSettings, Notice, Override};
+use crate::domain::{AccountNotice, Booking, CalendarStatus, MentorSettings, Notice, Override};
 use crate::scheduling::availability::Schedule;
 use crate::scheduling::booking::BookingStatus;
 use crate::scheduling::hours::format_ranges;
@@ -195,6 +195,31 @@ pub fn booking_field(
     (name, value)
 }
 
+/// The text of a DM about the recipient's Google account.
+pub fn account_dm_text(notice: &AccountNotice) -> String {
+    match notice {
+        AccountNotice::CalendarConnected { email, queued, .. } => {
+            let account = email
+                .as_deref()
+                .map(|e| format!(" as **{}**", clip(e, 100)))
+                .unwrap_or_default();
+            let mut text = format!(
+                "📅 Google Calendar connected{account}. New bookings get an event with a Google Meet link in your calendar, and your busy times there are kept free of bookings."
+            );
+            if *queued > 0 {
+                let _ = write!(
+                    text,
+                    "\n{queued} upcoming session{} will be added now.",
+                    if *queued == 1 { "" } else { "s" }
+                );
+            }
+            text.push_str("\n`/calendar status` shows how it's going; `/calendar disconnect` undoes it.");
+            text
+        }
+        AccountNotice::CalendarRevoked { .. } => "⚠️ Google no longer lets mentorbot use your calendar (access was revoked or expired). Your bookings carry on, but they won't reach your calendar until you run `/calendar connect` again.".to_owned(),
+    }
+}
+
 /// The text of a DM about `booking`.
 pub fn dm_text(notice: &Notice, booking: &Booking, actor_name: Option<&str>) -> String {
     let start = booking.interval.start();
@@ -238,6 +263,18 @@ pub fn dm_text(notice: &Notice, booking: &Booking, actor_name: Option<&str>) -> 
             }
             text
         }
+        Notice::MeetLink { .. } => match &booking.meet_link {
+            Some(link) => format!(
+                "🎥 Your session with **{}** on {} has a Google Meet link: {link}\n(booking `{id}`)",
+                booking.mentor_name,
+                ts(start, 'F')
+            ),
+            None => format!(
+                "📅 Your session with **{}** on {} is in their Google Calendar (booking `{id}`).",
+                booking.mentor_name,
+                ts(start, 'F')
+            ),
+        },
         Notice::Rescheduled { from_start, .. } => {
             let who = actor_name.unwrap_or("The other person");
             let from = DateTime::from_timestamp(*from_start, 0)

@@ -181,3 +181,13 @@ pub(super) async fn for_booking(
         .await?;
     rows.into_iter().map(JobRow::into_job).collect()
 }
+
+pub(super) async fn release_all(conn: &mut SqliteConnection) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+         WHERE state = 'queued' AND lease_owner IS NOT NULL",
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

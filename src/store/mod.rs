@@ -7,6 +7,7 @@
 //! waits for the lock and then sees the winner's row; it never surfaces as SQLITE_BUSY.
 
 mod bookings;
+mod calendar;
 mod jobs;
 mod mentors;
 mod writer;
@@ -27,6 +28,7 @@ use crate::scheduling::booking::{BookingId, UserId};
 use crate::scheduling::interval::Interval;
 
 pub use bookings::{BookingQuery, BusyTime, NewBooking, PairBusy};
+pub use calendar::{CALENDAR_SYNC, GoogleAccount, OAuthState, SyncRecord, SyncTarget};
 pub use jobs::{Job, NewJob};
 pub use writer::BoxFuture;
 
@@ -271,6 +273,31 @@ impl Store {
         bookings::busy_time(&mut *self.read.acquire().await?, user, span, except).await
     }
 
+    /// A per-install value, if set.
+    pub async fn install_value(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        calendar::install_value(&mut *self.read.acquire().await?, key).await
+    }
+
+    /// `user`'s Google account, connected or revoked.
+    pub async fn google_account(&self, user: UserId) -> StoreResult<Option<GoogleAccount>> {
+        calendar::account(&mut *self.read.acquire().await?, user).await
+    }
+
+    /// An OAuth request under way (not consumed).
+    pub async fn oauth_state(&self, state: &str) -> StoreResult<Option<OAuthState>> {
+        calendar::state(&mut *self.read.acquire().await?, state).await
+    }
+
+    /// Times of `mentor`'s bookings whose calendar event may exist and overlap `span`
+    /// (active ones, and cancelled or moved ones whose sync is pending).
+    pub async fn own_event_times(
+        &self,
+        mentor: UserId,
+        span: Interval,
+    ) -> StoreResult<Vec<Interval>> {
+        calendar::own_event_times(&mut *self.read.acquire().await?, mentor, span).await
+    }
+
     /// Jobs, for inspection (tests, admin tools): every job about `booking`.
     pub async fn jobs_for_booking(&self, booking: &BookingId) -> StoreResult<Vec<Job>> {
         jobs::for_booking(&mut *self.read.acquire().await?, booking).await
@@ -292,6 +319,14 @@ impl Store {
             Box::pin(async move { jobs::claim(&mut tx.tx, &owner, now, lease_until, limit).await })
         })
         .await
+    }
+
+    /// Releases every job lease: called at start-up, when no other process can hold one
+    /// (the database lock), so jobs of a process that died run again at once. Returns how
+    /// many were held.
+    pub async fn release_leases(&self) -> StoreResult<u64> {
+        self.transact(move |tx| Box::pin(async move { jobs::release_all(&mut tx.tx).await }))
+            .await
     }
 
     /// Marks a claimed job done; false when `owner` no longer holds its lease.
@@ -466,6 +501,138 @@ impl WriteTx {
     /// Queues jobs, to run once this transaction commits.
     pub async fn enqueue(&mut self, jobs: &[NewJob]) -> StoreResult<()> {
         jobs::enqueue(&mut self.tx, jobs).await
+    }
+
+    /// Sets a per-install value unless one exists; returns the value in force.
+    pub async fn init_install_value(&mut self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        calendar::init_install_value(&mut self.tx, key, value).await
+    }
+
+    /// `user`'s Google account.
+    pub async fn google_account(&mut self, user: UserId) -> StoreResult<Option<GoogleAccount>> {
+        calendar::account(&mut self.tx, user).await
+    }
+
+    /// Stores (or replaces) a connected account; clears its last error.
+    pub async fn save_google_account(
+        &mut self,
+        user: UserId,
+        email: Option<&str>,
+        sealed_refresh_token: &[u8],
+        scopes: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        calendar::save_account(&mut self.tx, user, email, sealed_refresh_token, scopes, now).await
+    }
+
+    /// Marks a connected account revoked (its token dropped); false when it was not connected.
+    pub async fn revoke_google_account(
+        &mut self,
+        user: UserId,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        calendar::revoke_account(&mut self.tx, user, error, now).await
+    }
+
+    /// Deletes an account and its token; false when there was none.
+    pub async fn delete_google_account(&mut self, user: UserId) -> StoreResult<bool> {
+        calendar::delete_account(&mut self.tx, user).await
+    }
+
+    /// Keeps the last calendar problem on the account (for `/calendar status`).
+    pub async fn note_calendar_error(
+        &mut self,
+        user: UserId,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        calendar::note_account_error(&mut self.tx, user, error, now).await
+    }
+
+    /// Stores an OAuth request under `state` (and drops expired ones).
+    pub async fn put_oauth_state(
+        &mut self,
+        state: &str,
+        pending: &OAuthState,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        calendar::put_state(&mut self.tx, state, pending, now).await
+    }
+
+    /// Consumes an OAuth request: a state works once.
+    pub async fn take_oauth_state(&mut self, state: &str) -> StoreResult<Option<OAuthState>> {
+        calendar::take_state(&mut self.tx, state).await
+    }
+
+    /// Queues (or re-arms) the booking's one calendar sync job and marks it `pending`.
+    pub async fn queue_calendar_sync(
+        &mut self,
+        booking: &BookingId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        calendar::queue_sync(&mut self.tx, booking, now).await
+    }
+
+    /// Queues a sync of every not-yet-ended active booking of `mentor`; returns how many.
+    pub async fn queue_upcoming_syncs(
+        &mut self,
+        mentor: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
+        calendar::queue_upcoming(&mut self.tx, mentor, now).await
+    }
+
+    /// Sets a booking's calendar status (and error).
+    pub async fn set_calendar_status(
+        &mut self,
+        booking: &BookingId,
+        status: crate::domain::CalendarStatus,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        calendar::set_status(&mut self.tx, booking, status, error).await
+    }
+
+    /// Records a sync's result if the booking still matches `target`; false when it changed.
+    pub async fn record_calendar_sync(
+        &mut self,
+        booking: &BookingId,
+        target: SyncTarget,
+        record: &SyncRecord,
+    ) -> StoreResult<bool> {
+        calendar::record_sync(&mut self.tx, booking, target, record).await
+    }
+
+    /// Keeps an event id known to exist in the mentor's calendar.
+    pub async fn keep_calendar_event_id(
+        &mut self,
+        booking: &BookingId,
+        event_id: &str,
+    ) -> StoreResult<()> {
+        calendar::keep_event_id(&mut self.tx, booking, event_id).await
+    }
+
+    /// Marks a claimed job done (or failed, with `error`) inside this transaction; false
+    /// when `owner` no longer holds its lease.
+    pub async fn finish_job(
+        &mut self,
+        id: i64,
+        owner: &str,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<bool> {
+        jobs::finish(&mut self.tx, id, owner, now, error).await
+    }
+
+    /// Releases a claimed job to run again at `run_after` inside this transaction.
+    pub async fn retry_job(
+        &mut self,
+        id: i64,
+        owner: &str,
+        run_after: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<bool> {
+        jobs::retry(&mut self.tx, id, owner, run_after, error).await
     }
 }
 

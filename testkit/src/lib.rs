@@ -44,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod gateway;
+pub mod google;
 mod limits;
 mod payloads;
 mod rest;
@@ -59,6 +60,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use google::{
+    ClientAuth, Consent, FakeEvent, FakeGoogle, Fault, GrantedTokens, LoggedRequest, MeetMode,
+    Route, TokenRequest,
+};
 pub use payloads::permissions;
 pub use state::Rejection;
 

@@ -3,10 +3,11 @@
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
-use super::{BotError, Context, say, show};
-use crate::discord::render::{clip, when};
+use std::fmt::Write as _;
 
-const CALENDAR_OFF: &str = "Calendar sync isn't available on this bot: its operator hasn't configured Google Calendar (`GOOGLE_CLIENT_ID`). Your bookings work all the same; `/bookings` lists them.";
+use super::{BotError, Context, me, say, show};
+use crate::discord::render::{clip, ts, when};
+use crate::service::CalendarView;
 
 /// Google Calendar: connect, status, disconnect.
 #[poise::command(
@@ -21,19 +22,101 @@ pub async fn calendar(_: Context<'_>) -> Result<(), BotError> {
 /// Connect your Google Calendar: bookings get an event with a Meet link.
 #[poise::command(slash_command, rename = "connect")]
 async fn calendar_connect(ctx: Context<'_>) -> Result<(), BotError> {
-    say(ctx, CALENDAR_OFF).await
+    let link = ctx
+        .data()
+        .service
+        .calendar_connect(me(ctx), Utc::now())
+        .await?;
+    let text = format!(
+        "Connect your Google Calendar: the button opens Google's consent page in your browser. Allow access to your calendar events (and free/busy times, so bookings avoid your other appointments).\nThe link is yours alone and works once, until {}.",
+        ts(link.expires_at, 't')
+    );
+    let button = serenity::CreateButton::new_link(link.url).label("Connect Google Calendar");
+    ctx.send(
+        poise::CreateReply::default()
+            .content(text)
+            .components(vec![serenity::CreateActionRow::Buttons(vec![button])])
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Which Google account is connected, and the last sync problem if any.
 #[poise::command(slash_command, rename = "status")]
 async fn calendar_status(ctx: Context<'_>) -> Result<(), BotError> {
-    say(ctx, CALENDAR_OFF).await
+    let view = ctx
+        .data()
+        .service
+        .calendar_status(me(ctx), Utc::now())
+        .await?;
+    say(ctx, calendar_status_text(&view)).await
 }
 
 /// Disconnect Google Calendar (existing events stay and are no longer updated).
 #[poise::command(slash_command, rename = "disconnect")]
 async fn calendar_disconnect(ctx: Context<'_>) -> Result<(), BotError> {
-    say(ctx, CALENDAR_OFF).await
+    // Revoking asks Google, which may be slow: answer Discord first.
+    ctx.defer_ephemeral().await?;
+    let text = if ctx.data().service.calendar_disconnect(me(ctx)).await? {
+        "Google Calendar disconnected and mentorbot's access revoked. Events already in your calendar stay there and will no longer be updated (cancel or move them yourself if a booking changes). `/calendar connect` reconnects."
+    } else {
+        "No Google Calendar is connected. `/calendar connect` connects one."
+    };
+    say(ctx, text).await
+}
+
+fn calendar_status_text(view: &CalendarView) -> String {
+    let mut text = match &view.account {
+        None => "No Google Calendar connected. `/calendar connect` adds your bookings to your calendar with a Google Meet link.".to_owned(),
+        Some(account) => {
+            let email = account
+                .email
+                .as_deref()
+                .map(|e| format!("**{}**", clip(e, 100)))
+                .unwrap_or_else(|| "your Google account".to_owned());
+            if account.connected() {
+                format!(
+                    "📅 Connected to {email} since {}.",
+                    ts(account.connected_at, 'D')
+                )
+            } else {
+                format!(
+                    "⚠️ Google revoked mentorbot's access to {email}. Run `/calendar connect` to reconnect; until then bookings don't reach your calendar."
+                )
+            }
+        }
+    };
+    if view.pending > 0 {
+        let _ = write!(
+            text,
+            "\n⏳ {} upcoming session{} being synced.",
+            view.pending,
+            if view.pending == 1 { " is" } else { "s are" }
+        );
+    }
+    for booking in view.failed.iter().take(5) {
+        let reason = booking
+            .calendar_error
+            .as_deref()
+            .unwrap_or("unknown reason");
+        let _ = write!(
+            text,
+            "\n⚠️ Booking `{}` ({}) couldn't be synced: {}",
+            booking.id,
+            ts(booking.interval.start(), 'F'),
+            clip(reason, 200)
+        );
+    }
+    if let Some((error, at)) = view.account.as_ref().and_then(|a| a.last_error.as_ref()) {
+        let _ = write!(
+            text,
+            "\nLast sync problem ({}): {}",
+            ts(*at, 'R'),
+            clip(error, 300)
+        );
+    }
+    text
 }
 
 /// Mentors in this server and their next free slot.

@@ -1,0 +1,463 @@
+//! The connected Google: access tokens per mentor (refreshed before expiry, dropped on 401),
+//! and their busy times, cached for a few minutes and fetched outside every transaction.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::GoogleConfig;
+use super::client::{CalendarClient, GoogleError};
+use super::crypto::TokenKey;
+use super::oauth::{OAuth, OAuthError};
+use crate::config::Secret;
+use crate::domain::AccountNotice;
+use crate::scheduling::booking::UserId;
+use crate::scheduling::interval::Interval;
+use crate::store::{NewJob, Store, StoreError};
+
+/// The install value holding the salt of event ids.
+pub const SALT_KEY: &str = "calendar_event_salt";
+
+/// Timings of the Google side; tests shorten them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleOptions {
+    /// How long fetched busy times are used (at most five minutes).
+    pub busy_ttl: Duration,
+    /// How long a picker waits for Google's busy times before showing slots without them.
+    pub busy_timeout: StdDuration,
+    /// After Google failed to answer, how long pickers do without it before asking again.
+    pub unavailable_ttl: Duration,
+    /// How often a `pending` Meet link is read again before the event counts as synced
+    /// without one.
+    pub meet_reads: u32,
+    /// The wait before each of those reads.
+    pub meet_poll: StdDuration,
+}
+
+impl Default for GoogleOptions {
+    /// Five minutes of cache, 1.5 s for busy times, 30 s without Google after a failure,
+    /// four Meet re-reads a second apart.
+    fn default() -> Self {
+        GoogleOptions {
+            busy_ttl: Duration::minutes(5),
+            busy_timeout: StdDuration::from_millis(1500),
+            unavailable_ttl: Duration::seconds(30),
+            meet_reads: 4,
+            meet_poll: StdDuration::from_secs(1),
+        }
+    }
+}
+
+/// A mentor's Google busy times as far as a picker can know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalBusy {
+    /// No calendar connected: nothing to exclude.
+    NotConnected,
+    /// Busy intervals, mentorbot's own events left out.
+    Known(Vec<Interval>),
+    /// Google did not answer in time: slots are shown without the calendar check.
+    Unavailable,
+}
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The mentor has no usable grant (never connected, disconnected, or revoked).
+    #[error("no Google account connected")]
+    NotConnected,
+    /// Google refused the grant just now; the account is marked revoked.
+    #[error("Google revoked the grant (invalid_grant)")]
+    Revoked,
+    /// Worth trying again later.
+    #[error("could not refresh the access token: {0}")]
+    Transient(String),
+    /// Will not work without a change by the operator (e.g. a wrong client secret).
+    #[error("Google refused the token refresh: {0}")]
+    Permanent(String),
+    /// The store failed or a sealed token did not open.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for TokenError {
+    fn from(error: StoreError) -> Self {
+        TokenError::Internal(error.into())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct BusyEntry {
+    fetched_at: DateTime<Utc>,
+    span: Interval,
+    /// `None`: Google failed at `fetched_at`.
+    busy: Option<Arc<Vec<Interval>>>,
+}
+
+/// Google Calendar for the whole bot: OAuth, the Calendar client, the token key and the
+/// event-id salt, plus in-memory caches of access tokens and busy times.
+pub struct Google {
+    /// The OAuth client.
+    pub oauth: OAuth,
+    /// The Calendar v3 client.
+    pub client: CalendarClient,
+    /// Seals refresh tokens and PKCE verifiers.
+    pub key: TokenKey,
+    /// The per-install salt of event ids.
+    pub salt: Vec<u8>,
+    /// Where browsers reach the bot's HTTP server.
+    pub public_base: String,
+    /// Timings.
+    pub options: GoogleOptions,
+    tokens: Mutex<HashMap<UserId, (Secret, DateTime<Utc>)>>,
+    busy: Mutex<HashMap<UserId, BusyEntry>>,
+}
+
+impl std::fmt::Debug for Google {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Google")
+            .field("public_base", &self.public_base)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Access tokens are refreshed this long before Google's expiry.
+const TOKEN_MARGIN: Duration = Duration::seconds(60);
+
+impl Google {
+    /// Builds the clients and reads (or creates) the install's event-id salt.
+    pub async fn new(
+        config: &GoogleConfig,
+        key: TokenKey,
+        public_base: &str,
+        options: GoogleOptions,
+        store: &Store,
+    ) -> anyhow::Result<Google> {
+        let fresh = super::event_id::new_salt().to_vec();
+        let salt = store
+            .transact(move |tx| {
+                Box::pin(async move { tx.init_install_value(SALT_KEY, &fresh).await })
+            })
+            .await?;
+        Ok(Google {
+            oauth: OAuth::new(config)?,
+            client: CalendarClient::new(config)?,
+            key,
+            salt,
+            public_base: public_base.trim_end_matches('/').to_owned(),
+            options,
+            tokens: Mutex::new(HashMap::new()),
+            busy: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A valid access token for `user`, refreshed when it is about to expire.
+    pub async fn access_token(
+        &self,
+        store: &Store,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Secret, TokenError> {
+        if let Some((token, expires)) = self.lock_tokens().get(&user)
+            && *expires > now + TOKEN_MARGIN
+        {
+            return Ok(token.clone());
+        }
+        let account = store
+            .google_account(user)
+            .await?
+            .ok_or(TokenError::NotConnected)?;
+        let Some(sealed) = &account.sealed_refresh_token else {
+            return Err(TokenError::NotConnected);
+        };
+        let refresh = self
+            .key
+            .open(user.0, sealed)
+            .map_err(|e| anyhow::anyhow!("the stored refresh token does not open: {e}"))?;
+        match self.oauth.refresh(&refresh).await {
+            Ok(access) => {
+                let lifetime = Duration::from_std(access.expires_in).unwrap_or(Duration::hours(1));
+                self.lock_tokens()
+                    .insert(user, (access.token.clone(), now + lifetime));
+                Ok(access.token)
+            }
+            Err(OAuthError::InvalidGrant) => {
+                self.revoked(store, user, now).await?;
+                Err(TokenError::Revoked)
+            }
+            Err(OAuthError::Transient(e)) => Err(TokenError::Transient(e)),
+            Err(OAuthError::Permanent(e)) => Err(TokenError::Permanent(e)),
+        }
+    }
+
+    /// Forgets `user`'s access token (after a 401, or when they disconnect).
+    pub fn forget_token(&self, user: UserId) {
+        self.lock_tokens().remove(&user);
+    }
+
+    /// Google answered `invalid_grant`: mark the account revoked and, the first time, queue
+    /// a DM asking the mentor to connect again.
+    async fn revoked(&self, store: &Store, user: UserId, now: DateTime<Utc>) -> anyhow::Result<()> {
+        self.forget_token(user);
+        self.forget_busy(user);
+        let notice = AccountNotice::CalendarRevoked { recipient: user.0 };
+        let job = NewJob {
+            kind: AccountNotice::JOB_KIND.to_owned(),
+            booking: None,
+            payload: serde_json::to_value(&notice)?,
+            run_after: now,
+            now,
+        };
+        store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let error = "Google revoked access (invalid_grant): connect again with /calendar connect";
+                    if tx.revoke_google_account(user, error, now).await? {
+                        tx.enqueue(&[job]).await?;
+                    }
+                    Ok::<(), StoreError>(())
+                })
+            })
+            .await?;
+        tracing::warn!(
+            user = user.0,
+            "Google revoked a mentor's grant; they were asked to reconnect"
+        );
+        Ok(())
+    }
+
+    /// The mentor's busy times over `span` for a picker: from the cache when fresh, else
+    /// fetched from Google (bounded by `busy_timeout`; never inside a transaction). With
+    /// `fetch` false only the cache is read (autocomplete, listings).
+    pub async fn busy(
+        &self,
+        store: &Store,
+        mentor: UserId,
+        span: Interval,
+        now: DateTime<Utc>,
+        fetch: bool,
+    ) -> Result<ExternalBusy, StoreError> {
+        let cached = self.cached(mentor, span, now);
+        let raw = match cached {
+            Some(hit) => hit,
+            None if !fetch => return Ok(ExternalBusy::NotConnected),
+            None => {
+                let fetched = tokio::time::timeout(
+                    self.options.busy_timeout,
+                    self.fetch_busy(store, mentor, span, now),
+                )
+                .await;
+                match fetched {
+                    Ok(Ok(Some(busy))) => Some(busy),
+                    Ok(Ok(None)) => return Ok(ExternalBusy::NotConnected),
+                    Ok(Err(error)) => {
+                        tracing::warn!(mentor = mentor.0, error = %error, "Google busy times unavailable");
+                        self.remember_busy(mentor, span, now, None);
+                        None
+                    }
+                    Err(_) => {
+                        tracing::warn!(mentor = mentor.0, "Google busy times timed out");
+                        self.remember_busy(mentor, span, now, None);
+                        None
+                    }
+                }
+            }
+        };
+        match raw {
+            None => Ok(ExternalBusy::Unavailable),
+            Some(raw) => Ok(ExternalBusy::Known(
+                self.without_own_events(store, mentor, span, &raw).await?,
+            )),
+        }
+    }
+
+    /// The cached busy times for a booking's commit check (never calls Google): own events
+    /// left out; empty when nothing fresh is cached.
+    pub async fn cached_busy(
+        &self,
+        store: &Store,
+        mentor: UserId,
+        span: Interval,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Interval>, StoreError> {
+        match self.cached(mentor, span, now).flatten() {
+            Some(raw) => self.without_own_events(store, mentor, span, &raw).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Drops `mentor`'s cached busy times (their bookings or account changed).
+    pub fn forget_busy(&self, mentor: UserId) {
+        self.lock_busy().remove(&mentor);
+    }
+
+    /// `Some(Some(busy))` fresh data, `Some(None)` a fresh failure, `None` nothing usable.
+    fn cached(
+        &self,
+        mentor: UserId,
+        span: Interval,
+        now: DateTime<Utc>,
+    ) -> Option<Option<Arc<Vec<Interval>>>> {
+        let cache = self.lock_busy();
+        let entry = cache.get(&mentor)?;
+        let ttl = match entry.busy {
+            Some(_) => self.options.busy_ttl,
+            None => self.options.unavailable_ttl,
+        };
+        let fresh = entry.fetched_at <= now && now < entry.fetched_at + ttl;
+        let covers = entry.span.start() <= span.start() && span.end() <= entry.span.end();
+        (fresh && (covers || entry.busy.is_none())).then(|| entry.busy.clone())
+    }
+
+    fn remember_busy(
+        &self,
+        mentor: UserId,
+        span: Interval,
+        now: DateTime<Utc>,
+        busy: Option<Arc<Vec<Interval>>>,
+    ) {
+        self.lock_busy().insert(
+            mentor,
+            BusyEntry {
+                fetched_at: now,
+                span,
+                busy,
+            },
+        );
+    }
+
+    /// Fetches and caches; `Ok(None)` when the mentor has no usable grant.
+    async fn fetch_busy(
+        &self,
+        store: &Store,
+        mentor: UserId,
+        span: Interval,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Arc<Vec<Interval>>>> {
+        let mut token = match self.access_token(store, mentor, now).await {
+            Ok(token) => token,
+            Err(TokenError::NotConnected | TokenError::Revoked) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let mut answer = self
+            .client
+            .free_busy(&token, span.start(), span.end())
+            .await;
+        if matches!(answer, Err(GoogleError::Unauthorized)) {
+            self.forget_token(mentor);
+            token = match self.access_token(store, mentor, now).await {
+                Ok(token) => token,
+                Err(TokenError::NotConnected | TokenError::Revoked) => return Ok(None),
+                Err(other) => return Err(other.into()),
+            };
+            answer = self
+                .client
+                .free_busy(&token, span.start(), span.end())
+                .await;
+        }
+        let busy: Vec<Interval> = answer?
+            .into_iter()
+            .filter_map(|(start, end)| Interval::new(start, end))
+            .collect();
+        let busy = Arc::new(busy);
+        self.remember_busy(mentor, span, now, Some(Arc::clone(&busy)));
+        Ok(Some(busy))
+    }
+
+    /// Google's busy times include mentorbot's own events: cut out the times of the
+    /// mentor's bookings whose event may exist (their own busy time is counted anyway).
+    async fn without_own_events(
+        &self,
+        store: &Store,
+        mentor: UserId,
+        span: Interval,
+        raw: &[Interval],
+    ) -> Result<Vec<Interval>, StoreError> {
+        let relevant: Vec<Interval> = raw.iter().filter(|b| b.overlaps(&span)).copied().collect();
+        if relevant.is_empty() {
+            return Ok(relevant);
+        }
+        let own = store.own_event_times(mentor, span).await?;
+        Ok(subtract_all(&relevant, &own))
+    }
+
+    fn lock_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Secret, DateTime<Utc>)>> {
+        // A panic while holding this lock cannot leave the map half-written.
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, BusyEntry>> {
+        self.busy.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `busy` minus every interval of `own`.
+fn subtract_all(busy: &[Interval], own: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    for b in busy {
+        let mut pieces = vec![*b];
+        for o in own.iter().filter(|o| o.overlaps(b)) {
+            pieces = pieces
+                .into_iter()
+                .flat_map(|p| {
+                    let before = Interval::new(p.start(), o.start().min(p.end()));
+                    let after = Interval::new(o.end().max(p.start()), p.end());
+                    [before, after].into_iter().flatten()
+                })
+                .collect();
+        }
+        out.extend(pieces);
+    }
+    out
+}
+
+/// Compile-time guard: these futures run on spawned tokio tasks, so they must be `Send` for
+/// every lifetime (a borrowed HTTP client inside once broke that far from its cause).
+#[allow(dead_code)]
+fn futures_are_send(g: &Google, s: &Store, iv: Interval, now: DateTime<Utc>) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(g.busy(s, UserId(1), iv, now, true));
+    is_send(g.access_token(s, UserId(1), now));
+    is_send(g.fetch_busy(s, UserId(1), iv, now));
+    is_send(g.without_own_events(s, UserId(1), iv, &[]));
+    is_send(g.client.free_busy(&Secret::new(""), now, now));
+    is_send(g.oauth.refresh(&Secret::new("")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iv(start: &str, end: &str) -> Interval {
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc));
+        Interval::new(parse(start).unwrap(), parse(end).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn own_event_times_are_cut_out_of_google_busy_times() {
+        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z")];
+        let own = [iv("2026-12-01T09:30:00Z", "2026-12-01T10:00:00Z")];
+        assert_eq!(
+            subtract_all(&busy, &own),
+            vec![
+                iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z"),
+                iv("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_busy_time_that_is_exactly_an_own_event_disappears() {
+        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
+        assert!(subtract_all(&busy, &busy).is_empty());
+    }
+
+    #[test]
+    fn unrelated_busy_times_stay() {
+        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
+        let own = [iv("2026-12-01T12:00:00Z", "2026-12-01T12:30:00Z")];
+        assert_eq!(subtract_all(&busy, &own), busy.to_vec());
+    }
+}

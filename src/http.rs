@@ -1,0 +1,189 @@
+//! The embedded HTTP server (`HTTP_BIND`): the two OAuth pages a mentor's browser visits,
+//! and `/healthz` for supervisors. Put a TLS reverse proxy in front of it in production
+//! (`PUBLIC_BASE_URL` is what browsers see).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+
+use crate::service::{OAuthFailure, Service};
+
+/// Says whether the Discord gateway is connected.
+pub type GatewayCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The use cases.
+    pub service: Service,
+    /// The gateway's health.
+    pub gateway: GatewayCheck,
+}
+
+/// The routes: `/oauth/google/start`, `/oauth/google/callback`, `/healthz`.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/oauth/google/start", get(oauth_start))
+        .route("/oauth/google/callback", get(oauth_callback))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz(State(state): State<HttpState>) -> Response {
+    let database = state.service.store().ping().await;
+    let gateway = (state.gateway)().await;
+    let status = if database && gateway {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = format!(
+        "database: {}\ngateway: {}\n",
+        if database { "ok" } else { "failing" },
+        if gateway { "connected" } else { "disconnected" }
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StartQuery {
+    state: Option<String>,
+}
+
+async fn oauth_start(State(state): State<HttpState>, Query(query): Query<StartQuery>) -> Response {
+    let Some(oauth_state) = query.state.filter(|s| !s.is_empty()) else {
+        return failure_page(&OAuthFailure::BadState);
+    };
+    match state.service.oauth_start(&oauth_state, Utc::now()).await {
+        Ok(url) => match HeaderValue::from_str(&url) {
+            Ok(location) => (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, location),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                    (
+                        header::REFERRER_POLICY,
+                        HeaderValue::from_static("no-referrer"),
+                    ),
+                ],
+            )
+                .into_response(),
+            Err(_) => failure_page(&OAuthFailure::Internal(anyhow::anyhow!(
+                "the consent URL is not a header value"
+            ))),
+        },
+        Err(failure) => failure_page(&failure),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+async fn oauth_callback(
+    State(state): State<HttpState>,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let connected = state
+        .service
+        .oauth_callback(
+            query.state.as_deref(),
+            query.code.as_deref(),
+            query.error.as_deref(),
+            Utc::now(),
+        )
+        .await;
+    match connected {
+        Ok(connected) => {
+            let account = connected
+                .email
+                .as_deref()
+                .map(|e| format!(" as <strong>{}</strong>", escape(e)))
+                .unwrap_or_default();
+            let body = format!(
+                "<p>Google Calendar is connected{account}.</p><p>New bookings get an event with a Google Meet link in your calendar. You can close this tab and go back to Discord.</p>"
+            );
+            page(StatusCode::OK, "Calendar connected", &body)
+        }
+        Err(failure) => failure_page(&failure),
+    }
+}
+
+fn failure_page(failure: &OAuthFailure) -> Response {
+    let status = match failure {
+        OAuthFailure::Internal(error) => {
+            tracing::error!(error = %format!("{error:#}"), "OAuth page failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        OAuthFailure::Off => StatusCode::NOT_FOUND,
+        OAuthFailure::Exchange(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = format!("<p>{}</p>", escape(&failure.to_string()));
+    page(status, "Calendar not connected", &body)
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>mentorbot · {title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}}</style></head><body><h1>{title}</h1>{body}</body></html>"
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// Escapes text for HTML element content (never used inside attributes).
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(
+            escape("<a href=\"x\">Tom & 'Jerry'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; 'Jerry'&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! Calendar use cases: `/calendar connect | status | disconnect` and the two OAuth pages the
+//! browser visits (`/oauth/google/start`, `/oauth/google/callback`).
+//!
+//! Connect creates a single-use `state` (≥ 128 random bits, 10 minutes, bound to the user)
+//! stored with the sealed PKCE verifier; the link in Discord points at the bot's own start
+//! page (Google's consent URL is longer than Discord's 512-character link limit), which
+//! redirects to Google. The callback consumes the state before anything else, so a replay
+//! finds nothing.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::{AccountNotice, Booking, CalendarStatus, RoleFilter};
+use crate::gcal::google::Google;
+use crate::gcal::oauth::{OAuth, OAuthError};
+use crate::gcal::{SCOPE_EVENTS, SCOPE_FREEBUSY};
+use crate::scheduling::booking::UserId;
+use crate::store::{BookingQuery, GoogleAccount, NewJob, OAuthState, StoreError};
+
+/// How long a connect link works.
+pub const STATE_LIFETIME: Duration = Duration::minutes(10);
+
+/// The link `/calendar connect` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectLink {
+    /// The bot's own start page for this request.
+    pub url: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What `/calendar status` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarView {
+    /// The account, connected or revoked; `None` when never connected (or disconnected).
+    pub account: Option<GoogleAccount>,
+    /// Upcoming bookings whose sync failed, soonest first.
+    pub failed: Vec<Booking>,
+    /// Upcoming bookings whose sync is under way.
+    pub pending: usize,
+}
+
+/// Why the OAuth flow stopped; each has a page for the browser. Nothing is stored.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthFailure {
+    /// Google is not configured.
+    #[error("Google Calendar isn't configured on this bot.")]
+    Off,
+    /// The link is unknown, already used or expired.
+    #[error(
+        "This link has expired or was already used. Run /calendar connect in Discord for a new one."
+    )]
+    BadState,
+    /// The user declined on Google's page.
+    #[error(
+        "You didn't allow access, so nothing was connected. Run /calendar connect again if you change your mind."
+    )]
+    Denied,
+    /// Calendar events access was not granted (granular consent).
+    #[error(
+        "mentorbot needs permission to manage your calendar events, and that box was unticked. Run /calendar connect again and allow \"See, edit, share, and permanently delete all the calendars you can access using Google Calendar\" events access."
+    )]
+    MissingScope,
+    /// Google gave no refresh token.
+    #[error(
+        "Google didn't give mentorbot lasting access. Remove mentorbot at https://myaccount.google.com/permissions, then run /calendar connect again."
+    )]
+    NoRefreshToken,
+    /// The code could not be exchanged.
+    #[error("Google couldn't complete the connection ({0}). Run /calendar connect to try again.")]
+    Exchange(String),
+    /// Anything unexpected.
+    #[error("Something went wrong on our side. Run /calendar connect to try again.")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for OAuthFailure {
+    fn from(error: StoreError) -> Self {
+        OAuthFailure::Internal(error.into())
+    }
+}
+
+/// A connected account, as the callback page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    /// Whose Discord account.
+    pub user: UserId,
+    /// The Google account's email, when Google told it.
+    pub email: Option<String>,
+    /// Upcoming bookings queued for syncing.
+    pub queued: usize,
+}
+
+impl Service {
+    fn google_or_off(&self) -> ServiceResult<&Arc<Google>> {
+        self.google.as_ref().ok_or(ServiceError::CalendarOff)
+    }
+
+    /// `/calendar connect`: a fresh single-use link to the bot's start page.
+    pub async fn calendar_connect(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<ConnectLink> {
+        let google = self.google_or_off()?;
+        let request = OAuth::new_request();
+        let expires_at = now + STATE_LIFETIME;
+        let pending = OAuthState {
+            user,
+            sealed_verifier: google.key.seal(user.0, request.verifier.expose()),
+            expires_at,
+        };
+        let state = request.state.clone();
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move { tx.put_oauth_state(&state, &pending, now).await })
+            })
+            .await?;
+        Ok(ConnectLink {
+            url: format!(
+                "{}/oauth/google/start?state={}",
+                google.public_base, request.state
+            ),
+            expires_at,
+        })
+    }
+
+    /// `/calendar status`.
+    pub async fn calendar_status(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<CalendarView> {
+        self.google_or_off()?;
+        let account = self.store.google_account(user).await?;
+        let upcoming = self
+            .store
+            .bookings(&BookingQuery {
+                user,
+                role: RoleFilter::Mentor,
+                past: false,
+                include_cancelled: false,
+                now,
+                limit: 1000,
+            })
+            .await?;
+        let pending = upcoming
+            .iter()
+            .filter(|b| b.calendar_status == CalendarStatus::Pending)
+            .count();
+        let failed = upcoming
+            .into_iter()
+            .filter(|b| b.calendar_status == CalendarStatus::Failed)
+            .collect();
+        Ok(CalendarView {
+            account,
+            failed,
+            pending,
+        })
+    }
+
+    /// `/calendar disconnect`: revokes the grant at Google (best effort) and deletes the
+    /// stored token. Existing events stay and are no longer updated. False when nothing
+    /// was connected.
+    pub async fn calendar_disconnect(&self, user: UserId) -> ServiceResult<bool> {
+        let google = self.google_or_off()?;
+        let Some(account) = self.store.google_account(user).await? else {
+            return Ok(false);
+        };
+        if let Some(sealed) = &account.sealed_refresh_token {
+            match google.key.open(user.0, sealed) {
+                Ok(token) => {
+                    if let Err(error) = google.oauth.revoke(&token).await {
+                        // The token is deleted below all the same; Google drops unused
+                        // grants, and the user can remove it in their Google account.
+                        tracing::warn!(user = user.0, error = %error, "revoking the Google grant failed");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(user = user.0, error = %error, "a stored refresh token did not open")
+                }
+            }
+        }
+        google.forget_token(user);
+        google.forget_busy(user);
+        let deleted = self
+            .store
+            .transact(move |tx| Box::pin(async move { tx.delete_google_account(user).await }))
+            .await?;
+        Ok(deleted)
+    }
+
+    /// `GET /oauth/google/start?state=`: Google's consent URL for a valid, unused state.
+    pub async fn oauth_start(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, OAuthFailure> {
+        let google = self.google.as_ref().ok_or(OAuthFailure::Off)?;
+        let pending = self
+            .store
+            .oauth_state(state)
+            .await?
+            .filter(|p| p.expires_at > now)
+            .ok_or(OAuthFailure::BadState)?;
+        let verifier = google
+            .key
+            .open(pending.user.0, &pending.sealed_verifier)
+            .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
+        Ok(google.oauth.authorize_url(state, &verifier))
+    }
+
+    /// `GET /oauth/google/callback`: consumes the state, exchanges the code, stores the
+    /// account (refresh token sealed), queues a sync of every upcoming booking and a DM.
+    pub async fn oauth_callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Connected, OAuthFailure> {
+        let google = self.google.as_ref().ok_or(OAuthFailure::Off)?;
+        let state = state
+            .filter(|s| !s.is_empty())
+            .ok_or(OAuthFailure::BadState)?
+            .to_owned();
+        // Consumed first: whatever happens next, this state never works again.
+        let pending = self
+            .store
+            .transact(move |tx| Box::pin(async move { tx.take_oauth_state(&state).await }))
+            .await?
+            .filter(|p| p.expires_at > now)
+            .ok_or(OAuthFailure::BadState)?;
+        if error.is_some() {
+            return Err(OAuthFailure::Denied);
+        }
+        let code = code.filter(|c| !c.is_empty()).ok_or(OAuthFailure::Denied)?;
+        let user = pending.user;
+        let verifier = google
+            .key
+            .open(user.0, &pending.sealed_verifier)
+            .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
+        let grant = match google.oauth.exchange_code(code, &verifier).await {
+            Ok(grant) => grant,
+            Err(OAuthError::InvalidGrant) => {
+                return Err(OAuthFailure::Exchange(
+                    "the sign-in code was refused".into(),
+                ));
+            }
+            Err(error) => {
+                tracing::warn!(user = user.0, error = %error, "exchanging an OAuth code failed");
+                return Err(OAuthFailure::Exchange("Google could not be reached".into()));
+            }
+        };
+        if !grant.has_scope(SCOPE_EVENTS) {
+            // Not kept: hand the partial grant back.
+            if let Err(error) = google.oauth.revoke(&grant.access.token).await {
+                tracing::warn!(user = user.0, error = %error, "revoking a refused grant failed");
+            }
+            return Err(OAuthFailure::MissingScope);
+        }
+        let Some(refresh) = &grant.refresh_token else {
+            return Err(OAuthFailure::NoRefreshToken);
+        };
+        if !grant.has_scope(SCOPE_FREEBUSY) {
+            tracing::info!(user = user.0, "Google grant without free/busy: events only");
+        }
+        let sealed = google.key.seal(user.0, refresh.expose());
+        let scopes = grant.scopes.join(" ");
+        let email = grant.email.clone();
+        google.forget_token(user);
+        google.forget_busy(user);
+        let queued = self
+            .store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.save_google_account(user, email.as_deref(), &sealed, &scopes, now)
+                        .await?;
+                    let queued = tx.queue_upcoming_syncs(user, now).await?;
+                    let notice = AccountNotice::CalendarConnected {
+                        recipient: user.0,
+                        email,
+                        queued,
+                    };
+                    let job = NewJob {
+                        kind: AccountNotice::JOB_KIND.to_owned(),
+                        booking: None,
+                        payload: serde_json::to_value(&notice)
+                            .map_err(|e| StoreError::Corrupt(format!("notice: {e}")))?,
+                        run_after: now,
+                        now,
+                    };
+                    tx.enqueue(&[job]).await?;
+                    Ok::<usize, StoreError>(queued)
+                })
+            })
+            .await?;
+        tracing::info!(user = user.0, queued, "Google Calendar connected");
+        Ok(Connected {
+            user,
+            email: grant.email,
+            queued,
+        })
+    }
+}

@@ -1,0 +1,408 @@
+//! Google Calendar state: per-install values, connected accounts (refresh tokens arrive
+//! sealed: the store never sees them in plain text), pending OAuth requests, and the one
+//! queued sync job per booking.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
+use crate::domain::CalendarStatus;
+use crate::scheduling::booking::{BookingId, BookingStatus, UserId};
+use crate::scheduling::interval::Interval;
+
+/// The job kind of calendar syncs.
+pub const CALENDAR_SYNC: &str = "calendar_sync";
+
+/// A mentor's Google account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleAccount {
+    /// Whose.
+    pub user: UserId,
+    /// The account's email, when Google told it.
+    pub email: Option<String>,
+    /// The sealed refresh token; `None` once Google revoked the grant.
+    pub sealed_refresh_token: Option<Vec<u8>>,
+    /// The scopes granted, space separated.
+    pub scopes: String,
+    /// When it was connected.
+    pub connected_at: DateTime<Utc>,
+    /// The last calendar problem, if any, and when.
+    pub last_error: Option<(String, DateTime<Utc>)>,
+}
+
+impl GoogleAccount {
+    /// True while the grant is usable.
+    pub fn connected(&self) -> bool {
+        self.sealed_refresh_token.is_some()
+    }
+}
+
+/// An OAuth request under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthState {
+    /// Who asked.
+    pub user: UserId,
+    /// The sealed PKCE verifier.
+    pub sealed_verifier: Vec<u8>,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a sync job found the booking to be when it started; its result is recorded only if
+/// the booking still is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncTarget {
+    /// Active or cancelled.
+    pub status: BookingStatus,
+    /// Its time.
+    pub interval: Interval,
+}
+
+/// A sync's result for the booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRecord {
+    /// The new calendar status.
+    pub status: CalendarStatus,
+    /// The event id, when one exists.
+    pub event_id: Option<String>,
+    /// The Meet link, when known.
+    pub meet_link: Option<String>,
+    /// Why it failed, for `failed`.
+    pub error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    user_id: i64,
+    email: Option<String>,
+    refresh_token: Option<Vec<u8>>,
+    scopes: String,
+    connected_at: i64,
+    last_error: Option<String>,
+    last_error_at: Option<i64>,
+}
+
+impl AccountRow {
+    fn into_account(self) -> StoreResult<GoogleAccount> {
+        Ok(GoogleAccount {
+            user: user_from(self.user_id),
+            email: self.email,
+            sealed_refresh_token: self.refresh_token,
+            scopes: self.scopes,
+            connected_at: from_secs(self.connected_at)?,
+            last_error: match (self.last_error, self.last_error_at) {
+                (Some(error), Some(at)) => Some((error, from_secs(at)?)),
+                _ => None,
+            },
+        })
+    }
+}
+
+pub(super) async fn install_value(
+    conn: &mut SqliteConnection,
+    key: &str,
+) -> StoreResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM install WHERE key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+pub(super) async fn init_install_value(
+    conn: &mut SqliteConnection,
+    key: &str,
+    value: &[u8],
+) -> StoreResult<Vec<u8>> {
+    sqlx::query("INSERT OR IGNORE INTO install (key, value) VALUES (?, ?)")
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    install_value(conn, key)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("install value {key} vanished")))
+}
+
+pub(super) async fn account(
+    conn: &mut SqliteConnection,
+    user: UserId,
+) -> StoreResult<Option<GoogleAccount>> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "SELECT user_id, email, refresh_token, scopes, connected_at, last_error, last_error_at
+         FROM google_accounts WHERE user_id = ?",
+    )
+    .bind(user_param(user))
+    .fetch_optional(conn)
+    .await?;
+    row.map(AccountRow::into_account).transpose()
+}
+
+pub(super) async fn save_account(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    email: Option<&str>,
+    sealed_refresh_token: &[u8],
+    scopes: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO google_accounts (user_id, email, refresh_token, scopes, status, connected_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'connected', ?5, ?5)
+         ON CONFLICT (user_id) DO UPDATE SET email = excluded.email,
+             refresh_token = excluded.refresh_token, scopes = excluded.scopes,
+             status = 'connected', connected_at = excluded.connected_at,
+             updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL",
+    )
+    .bind(user_param(user))
+    .bind(email)
+    .bind(sealed_refresh_token)
+    .bind(scopes)
+    .bind(to_secs(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn revoke_account(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    error: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE google_accounts SET status = 'revoked', refresh_token = NULL, updated_at = ?1,
+             last_error = ?2, last_error_at = ?1
+         WHERE user_id = ?3 AND status = 'connected'",
+    )
+    .bind(to_secs(now))
+    .bind(error)
+    .bind(user_param(user))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn delete_account(conn: &mut SqliteConnection, user: UserId) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM google_accounts WHERE user_id = ?")
+        .bind(user_param(user))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn note_account_error(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    error: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE google_accounts SET last_error = ?1, last_error_at = ?2 WHERE user_id = ?3",
+    )
+    .bind(error)
+    .bind(to_secs(now))
+    .bind(user_param(user))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn put_state(
+    conn: &mut SqliteConnection,
+    state: &str,
+    pending: &OAuthState,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    // Expired requests are only clutter: drop them while we are here.
+    sqlx::query("DELETE FROM oauth_states WHERE expires_at <= ?")
+        .bind(to_secs(now))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO oauth_states (state, user_id, verifier, expires_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(state)
+    .bind(user_param(pending.user))
+    .bind(&pending.sealed_verifier)
+    .bind(to_secs(pending.expires_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    user_id: i64,
+    verifier: Vec<u8>,
+    expires_at: i64,
+}
+
+impl StateRow {
+    fn into_state(self) -> StoreResult<OAuthState> {
+        Ok(OAuthState {
+            user: user_from(self.user_id),
+            sealed_verifier: self.verifier,
+            expires_at: from_secs(self.expires_at)?,
+        })
+    }
+}
+
+pub(super) async fn state(
+    conn: &mut SqliteConnection,
+    state: &str,
+) -> StoreResult<Option<OAuthState>> {
+    let row: Option<StateRow> =
+        sqlx::query_as("SELECT user_id, verifier, expires_at FROM oauth_states WHERE state = ?")
+            .bind(state)
+            .fetch_optional(conn)
+            .await?;
+    row.map(StateRow::into_state).transpose()
+}
+
+pub(super) async fn take_state(
+    conn: &mut SqliteConnection,
+    state: &str,
+) -> StoreResult<Option<OAuthState>> {
+    let row: Option<StateRow> = sqlx::query_as(
+        "DELETE FROM oauth_states WHERE state = ? RETURNING user_id, verifier, expires_at",
+    )
+    .bind(state)
+    .fetch_optional(conn)
+    .await?;
+    row.map(StateRow::into_state).transpose()
+}
+
+/// Queues (or re-arms) the booking's sync job and marks the booking `pending`.
+pub(super) async fn queue_sync(
+    conn: &mut SqliteConnection,
+    booking: &BookingId,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    // A job already queued (maybe running right now) is made due at once with fresh
+    // attempts; the running one sees that the booking changed and runs again.
+    sqlx::query(
+        "INSERT INTO jobs (kind, booking_id, payload, run_after, created_at)
+         VALUES (?1, ?2, '{}', ?3, ?3)
+         ON CONFLICT (booking_id) WHERE kind = 'calendar_sync' AND state = 'queued'
+         DO UPDATE SET run_after = min(run_after, excluded.run_after), attempts = 0",
+    )
+    .bind(CALENDAR_SYNC)
+    .bind(booking.as_str())
+    .bind(to_secs(now))
+    .execute(&mut *conn)
+    .await?;
+    set_status(conn, booking, CalendarStatus::Pending, None).await
+}
+
+pub(super) async fn set_status(
+    conn: &mut SqliteConnection,
+    booking: &BookingId,
+    status: CalendarStatus,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE bookings SET calendar_status = ?, calendar_error = ? WHERE id = ?")
+        .bind(status.as_str())
+        .bind(error)
+        .bind(booking.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Queues a sync of every booking of `mentor` (as mentor) that has not ended; returns how
+/// many.
+pub(super) async fn queue_upcoming(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM bookings WHERE mentor_id = ? AND status = 'active' AND end_at > ?
+         ORDER BY start_at",
+    )
+    .bind(user_param(mentor))
+    .bind(to_secs(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in &ids {
+        let id =
+            BookingId::parse(id).ok_or_else(|| StoreError::Corrupt(format!("booking id {id}")))?;
+        queue_sync(conn, &id, now).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Records a sync's result if the booking is still what the sync worked towards; false
+/// (nothing written) when it changed meanwhile.
+pub(super) async fn record_sync(
+    conn: &mut SqliteConnection,
+    booking: &BookingId,
+    target: SyncTarget,
+    record: &SyncRecord,
+) -> StoreResult<bool> {
+    let status = match target.status {
+        BookingStatus::Active => "active",
+        BookingStatus::Cancelled => "cancelled",
+    };
+    let done = sqlx::query(
+        "UPDATE bookings SET calendar_status = ?, calendar_event_id = coalesce(?, calendar_event_id),
+             meet_link = coalesce(?, meet_link), calendar_error = ?
+         WHERE id = ? AND status = ? AND start_at = ? AND end_at = ?",
+    )
+    .bind(record.status.as_str())
+    .bind(record.event_id.as_deref())
+    .bind(record.meet_link.as_deref())
+    .bind(record.error.as_deref())
+    .bind(booking.as_str())
+    .bind(status)
+    .bind(to_secs(target.interval.start()))
+    .bind(to_secs(target.interval.end()))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Keeps an event id that is known to exist, whatever the booking became.
+pub(super) async fn keep_event_id(
+    conn: &mut SqliteConnection,
+    booking: &BookingId,
+    event_id: &str,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE bookings SET calendar_event_id = ? WHERE id = ?")
+        .bind(event_id)
+        .bind(booking.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The intervals of `mentor`'s bookings that may have an event in their calendar overlapping
+/// `span`: active bookings, and cancelled or moved ones whose sync is still pending (their
+/// old event may not be gone yet).
+pub(super) async fn own_event_times(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+    span: Interval,
+) -> StoreResult<Vec<Interval>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT start_at, end_at FROM bookings
+         WHERE mentor_id = ?1 AND start_at < ?3 AND end_at > ?2
+           AND (status = 'active' OR calendar_status = 'pending')
+         UNION ALL
+         SELECT h.start_at, h.end_at FROM booking_history AS h JOIN bookings AS b ON b.id = h.booking_id
+         WHERE b.mentor_id = ?1 AND b.calendar_status = 'pending' AND h.start_at < ?3 AND h.end_at > ?2",
+    )
+    .bind(user_param(mentor))
+    .bind(to_secs(span.start()))
+    .bind(to_secs(span.end()))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(start, end)| {
+            Interval::new(from_secs(start)?, from_secs(end)?)
+                .ok_or_else(|| StoreError::Corrupt(format!("interval {start}..{end}")))
+        })
+        .collect()
+}

@@ -1,0 +1,566 @@
+//! Google Calendar end to end: the real bot against the fake Discord and the fake Google on
+//! 127.0.0.1 — connecting through the bot's own OAuth pages, events with Meet links that
+//! follow bookings, faults, restarts, revoked grants and busy times.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use testkit::{Consent, FakeDiscord, FakeEvent, FakeGoogle, FakeUser, Fault, Message, Opt, Route};
+
+mod support;
+use support::{Bot, WAIT, booking_id};
+
+const EMAIL: &str = FakeGoogle::DEFAULT_EMAIL;
+
+struct World {
+    fake: FakeDiscord,
+    google: FakeGoogle,
+    dir: tempfile::TempDir,
+    mentor: FakeUser,
+    mentee: FakeUser,
+    browser: reqwest::Client,
+}
+
+/// What the browser saw at the end of a connect flow.
+struct Page {
+    status: u16,
+    body: String,
+}
+
+impl World {
+    async fn new() -> (World, Bot) {
+        let fake = FakeDiscord::start().await;
+        let google = FakeGoogle::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mentor = fake.user("mentor");
+        let mentee = fake.user("mentee");
+        let bot = Bot::start(&fake, &dir.path().join("bot.db"), Some(&google)).await;
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let world = World {
+            fake,
+            google,
+            dir,
+            mentor,
+            mentee,
+            browser,
+        };
+        (world, bot)
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("bot.db")
+    }
+
+    async fn restart(&self) -> Bot {
+        Bot::start(&self.fake, &self.db(), Some(&self.google)).await
+    }
+
+    async fn finish(&self, bot: Bot) {
+        self.fake
+            .assert_all_answered_within(Duration::from_secs(3))
+            .unwrap();
+        bot.stop().await;
+    }
+
+    async fn run(&self, who: &FakeUser, path: &str, options: Vec<Opt>) -> Message {
+        support::run(&self.fake, who, path, options).await
+    }
+
+    /// The link `/calendar connect` shows.
+    async fn connect_link(&self) -> String {
+        let reply = self.run(&self.mentor, "calendar connect", vec![]).await;
+        assert!(reply.ephemeral);
+        let url = reply
+            .button_id("Connect Google Calendar")
+            .unwrap_or_else(|| panic!("a link button in {}", reply.text()));
+        assert!(url.len() <= 512, "link buttons hold at most 512 characters");
+        url
+    }
+
+    /// Follows one redirect hop; returns the Location.
+    async fn hop(&self, url: &str) -> String {
+        let response = self.browser.get(url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 302, "redirect from {url}");
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    async fn visit(&self, url: &str) -> Page {
+        let response = self.browser.get(url).send().await.unwrap();
+        Page {
+            status: response.status().as_u16(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// `/calendar connect`, then the browser: the bot's start page -> Google's consent ->
+    /// the bot's callback. Returns the callback URL and the page it showed.
+    async fn connect_flow(&self) -> (String, Page) {
+        let link = self.connect_link().await;
+        let consent = self.hop(&link).await;
+        assert!(consent.starts_with(&self.google.auth_url()), "{consent}");
+        let callback = self.hop(&consent).await;
+        let page = self.visit(&callback).await;
+        (callback, page)
+    }
+
+    async fn connect(&self) {
+        let (_, page) = self.connect_flow().await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("connected"), "{}", page.body);
+    }
+
+    /// A mentor free round the clock in UTC.
+    async fn open_mentor(&self) {
+        self.run(
+            &self.mentor,
+            "availability set",
+            vec![
+                Opt::str("days", "everyday"),
+                Opt::str("hours", "00:00-24:00"),
+                Opt::str("timezone", "UTC"),
+            ],
+        )
+        .await;
+    }
+
+    async fn picker_on(&self, date: Option<&str>) -> Message {
+        let mut options = vec![Opt::user("mentor", &self.mentor)];
+        if let Some(date) = date {
+            options.push(Opt::str("date", date));
+        }
+        self.run(&self.mentee, "book", options).await
+    }
+
+    /// Books the `index`-th slot of the first day with slots; returns the booking id.
+    async fn book(&self, index: usize) -> String {
+        let picker = self.picker_on(None).await;
+        let (chosen, _) = support::choose(&self.fake, &self.mentee, &picker, index).await;
+        let done = support::confirm(&self.fake, &self.mentee, &chosen).await;
+        assert!(done.text().contains("Booked"), "{}", done.text());
+        booking_id(&done.text())
+    }
+
+    async fn booking_text(&self, who: &FakeUser) -> String {
+        self.run(who, "bookings", vec![]).await.text()
+    }
+
+    async fn wait_events(&self, what: &str, f: impl Fn(&[FakeEvent]) -> bool) {
+        let ok = self.google.wait_until(WAIT, |g| f(&g.events(EMAIL))).await;
+        assert!(ok, "{what}: events now {:#?}", self.google.events(EMAIL));
+    }
+
+    async fn calendar_status(&self, booking: &str) -> String {
+        let db = self.db();
+        let mut conn = sqlx_connect(&db).await;
+        sqlx::query_scalar("SELECT calendar_status FROM bookings WHERE id = ?")
+            .bind(booking)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    async fn wait_status(&self, booking: &str, status: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let now = self.calendar_status(booking).await;
+            if now == status {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "booking {booking}: calendar status {now}, expected {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn accounts(&self) -> i64 {
+        let mut conn = sqlx_connect(&self.db()).await;
+        sqlx::query_scalar("SELECT count(*) FROM google_accounts")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+}
+
+async fn sqlx_connect(db: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .unwrap()
+}
+
+fn live(events: &[FakeEvent]) -> Vec<&FakeEvent> {
+    events.iter().filter(|e| !e.deleted).collect()
+}
+
+/// Slot starts listed in a picker (`<t:UNIX:t>–` lines).
+fn slot_starts(picker: &Message) -> Vec<DateTime<Utc>> {
+    let text = picker.text();
+    text.lines()
+        .filter_map(|line| line.strip_prefix("• <t:"))
+        .filter_map(|rest| rest.split(':').next())
+        .filter_map(|secs| secs.parse::<i64>().ok())
+        .filter_map(|secs| DateTime::from_timestamp(secs, 0))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_stores_the_account_with_its_refresh_token_sealed_and_dms_the_mentor() {
+    let (w, bot) = World::new().await;
+    w.connect().await;
+    let dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    assert!(
+        dms[0].text().contains("Google Calendar connected"),
+        "{}",
+        dms[0].text()
+    );
+    assert!(dms[0].text().contains(EMAIL));
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(status.text().contains(EMAIL), "{}", status.text());
+    assert_eq!(w.accounts().await, 1);
+    // Neither the refresh token nor any access token is in the database files.
+    let tokens = w.google.refresh_tokens();
+    assert!(!tokens.is_empty());
+    let mut bytes = std::fs::read(w.db()).unwrap();
+    let mut wal = w.db().into_os_string();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(&wal).unwrap_or_default());
+    for token in tokens.iter().chain(&w.google.access_tokens()) {
+        assert!(
+            !bytes
+                .windows(token.len())
+                .any(|win| win == token.as_bytes()),
+            "a token is stored in plain text"
+        );
+    }
+    // The token request authenticated with HTTP Basic and used PKCE (the fake checks it).
+    assert!(
+        w.google
+            .token_requests()
+            .iter()
+            .any(|r| r.grant_type == "authorization_code" && r.error.is_none())
+    );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_gets_one_event_with_a_meet_link_that_moves_and_disappears_with_it() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let id = w.book(0).await;
+    w.wait_events("one event with a Meet link", |events| {
+        events.len() == 1 && events[0].meet_link.is_some()
+    })
+    .await;
+    let event = w.google.events(EMAIL).remove(0);
+    assert_eq!(event.booking_tag.as_deref(), Some(id.as_str()));
+    assert_eq!(event.time_zone.as_deref(), Some("UTC"));
+    let link = event.meet_link.clone().unwrap();
+    w.wait_status(&id, "synced").await;
+    let listed = w.booking_text(&w.mentor).await;
+    assert!(listed.contains(&link), "{listed}");
+    assert!(listed.contains("synced"), "{listed}");
+    // The mentee is told the link.
+    let dms = w.fake.wait_dms(w.mentee.id, 2, WAIT).await.unwrap();
+    assert!(
+        dms.iter().any(|m| m.text().contains(&link)),
+        "no Meet link DM"
+    );
+
+    // Reschedule to the day's second slot: the same event moves.
+    let picker = w
+        .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
+        .await;
+    let (chosen, _) = support::choose(&w.fake, &w.mentee, &picker, 1).await;
+    let moved = support::confirm(&w.fake, &w.mentee, &chosen).await;
+    assert!(moved.text().contains("Moved"), "{}", moved.text());
+    let original = event.start_utc().unwrap();
+    w.wait_events("the event moved", |events| {
+        events.len() == 1 && events[0].start_utc().is_some_and(|s| s != original)
+    })
+    .await;
+    w.wait_status(&id, "synced").await;
+
+    // Cancel: the event is deleted.
+    let cancelled = w
+        .run(
+            &w.mentor,
+            "cancel",
+            vec![Opt::str("booking", &id), Opt::str("reason", "ill")],
+        )
+        .await;
+    assert!(
+        cancelled.text().contains("Cancelled"),
+        "{}",
+        cancelled.text()
+    );
+    w.wait_events("the event deleted", |events| live(events).is_empty())
+        .await;
+    w.wait_status(&id, "cancelled").await;
+    assert_eq!(w.google.count(Route::EventsInsert), 1);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_failures_are_retried_until_one_event_exists_and_permanent_ones_are_reported() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    // Three 503s, then success: exactly one event.
+    w.google.fail_next(
+        Route::EventsInsert,
+        vec![Fault::Status(503), Fault::Status(503), Fault::Status(503)],
+    );
+    let first = w.book(0).await;
+    w.wait_status(&first, "synced").await;
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 1);
+    assert_eq!(w.google.count(Route::EventsInsert), 4);
+
+    // 429 with Retry-After: 3 s: not asked again sooner.
+    w.google.fail_next(
+        Route::EventsInsert,
+        vec![Fault::RateLimited {
+            retry_after_secs: 3,
+        }],
+    );
+    let second = w.book(1).await;
+    assert!(
+        w.google
+            .wait_until(WAIT, |g| g.count(Route::EventsInsert) == 5)
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        w.google.count(Route::EventsInsert),
+        5,
+        "retried before Retry-After"
+    );
+    w.wait_status(&second, "synced").await;
+
+    // 410 on delete: already gone counts as done.
+    w.google
+        .fail_next(Route::EventsDelete, vec![Fault::Status(410)]);
+    w.run(&w.mentee, "cancel", vec![Opt::str("booking", &second)])
+        .await;
+    w.wait_status(&second, "cancelled").await;
+
+    // 400: permanent, reported by /calendar status.
+    w.google
+        .fail_next(Route::EventsInsert, vec![Fault::Status(400)]);
+    let third = w.book(2).await;
+    w.wait_status(&third, "failed").await;
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(status.text().contains(&third), "{}", status.text());
+    assert!(
+        status.text().contains("couldn't be synced"),
+        "{}",
+        status.text()
+    );
+    let listed = w.booking_text(&w.mentee).await;
+    assert!(listed.contains("calendar failed"), "{listed}");
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_google_down_bookings_still_answer_at_once_and_events_converge_when_it_returns() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    w.google.set_down(true);
+    let kept = w.book(0).await;
+    let dropped = w.book(1).await;
+    w.run(&w.mentee, "cancel", vec![Opt::str("booking", &dropped)])
+        .await;
+    // The picker still works, saying the calendar could not be checked.
+    let picker = w.picker_on(None).await;
+    assert!(!picker.selects().is_empty());
+    assert_eq!(w.calendar_status(&kept).await, "pending");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(live(&w.google.events(EMAIL)).is_empty());
+    w.google.set_down(false);
+    w.wait_status(&kept, "synced").await;
+    w.wait_status(&dropped, "cancelled").await;
+    let events = w.google.events(EMAIL);
+    let live_events = live(&events);
+    assert_eq!(live_events.len(), 1, "{events:#?}");
+    assert_eq!(live_events[0].booking_tag.as_deref(), Some(kept.as_str()));
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_restart() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    // Google creates the event but answers only after a while: the bot dies before it can
+    // record the event, so the restarted bot finds it (409) and adopts it.
+    w.google.fail_next(
+        Route::EventsInsert,
+        vec![Fault::DelayAfter(Duration::from_secs(3))],
+    );
+    let id = w.book(0).await;
+    w.wait_events("the event created", |events| events.len() == 1)
+        .await;
+    w.fake
+        .assert_all_answered_within(Duration::from_secs(3))
+        .unwrap();
+    bot.kill().await;
+    assert_eq!(w.calendar_status(&id).await, "pending");
+    let bot = w.restart().await;
+    w.wait_status(&id, "synced").await;
+    let events = w.google.events(EMAIL);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert!(events[0].meet_link.is_some());
+    assert!(
+        w.google.count(Route::EventsInsert) >= 2,
+        "the restarted bot tried again"
+    );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_expired_and_replayed_states_denied_consent_and_failed_exchanges_store_nothing() {
+    let (w, bot) = World::new().await;
+    // An unknown state.
+    let page = w
+        .visit(&format!(
+            "{}/oauth/google/callback?state=forged&code=abc",
+            bot.http_base
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains("expired or was already used"),
+        "{}",
+        page.body
+    );
+    let page = w
+        .visit(&format!(
+            "{}/oauth/google/start?state=forged",
+            bot.http_base
+        ))
+        .await;
+    assert_eq!(page.status, 400);
+
+    // Denied consent.
+    w.google.set_consent(Consent::Deny);
+    let (_, page) = w.connect_flow().await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("didn't allow"), "{}", page.body);
+
+    // Calendar events unticked (granular consent).
+    w.google.set_consent(Consent::grant_only(
+        EMAIL,
+        &[
+            "openid",
+            "email",
+            "https://www.googleapis.com/auth/calendar.freebusy",
+        ],
+    ));
+    let (_, page) = w.connect_flow().await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("calendar events"), "{}", page.body);
+
+    // The token endpoint fails.
+    w.google.set_consent(Consent::grant(EMAIL));
+    w.google.fail_next(Route::Token, vec![Fault::Status(500)]);
+    let (_, page) = w.connect_flow().await;
+    assert_eq!(page.status, 502);
+    assert!(page.body.contains("couldn't complete"), "{}", page.body);
+
+    // An expired link (older than ten minutes).
+    let link = w.connect_link().await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE oauth_states SET expires_at = expires_at - 601")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let page = w.visit(&link).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(w.accounts().await, 0);
+
+    // A good flow, then its callback replayed.
+    let (callback, page) = w.connect_flow().await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let replay = w.visit(&callback).await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(w.accounts().await, 1);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_disconnects_the_mentor_with_a_dm_and_bookings_carry_on() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    w.google.revoke_all(EMAIL);
+    w.google.expire_access_tokens();
+    let id = w.book(0).await;
+    w.wait_status(&id, "not_connected").await;
+    let dms = w.fake.wait_dms(w.mentor.id, 3, WAIT).await.unwrap();
+    assert!(
+        dms.iter().any(|m| m.text().contains("/calendar connect")),
+        "no reconnect DM"
+    );
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(status.text().contains("revoked"), "{}", status.text());
+    // Bookings still work.
+    let another = w.book(1).await;
+    assert_eq!(w.calendar_status(&another).await, "not_connected");
+    // Reconnecting queues a sync of every upcoming booking.
+    w.connect().await;
+    w.wait_status(&id, "synced").await;
+    w.wait_status(&another, "synced").await;
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 2);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_busy_times_remove_the_overlapping_slots_from_the_picker() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let day = (Utc::now() + chrono::Duration::days(2)).date_naive();
+    let at = |h: u32| day.and_hms_opt(h, 0, 0).unwrap().and_utc();
+    w.google.add_busy(EMAIL, at(10), at(12));
+    let picker = w.picker_on(Some(&day.to_string())).await;
+    let starts = slot_starts(&picker);
+    assert!(starts.contains(&at(9)), "{}", picker.text());
+    assert!(starts.contains(&at(12)));
+    assert!(
+        !starts.iter().any(|s| *s >= at(10) && *s < at(12)),
+        "busy slots offered: {}",
+        picker.text()
+    );
+    assert!(!picker.text().contains("couldn't be checked"));
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnecting_revokes_the_grant_and_deletes_the_stored_token() {
+    let (w, bot) = World::new().await;
+    w.connect().await;
+    let tokens = w.google.refresh_tokens();
+    let reply = w.run(&w.mentor, "calendar disconnect", vec![]).await;
+    assert!(reply.text().contains("stay"), "{}", reply.text());
+    assert_eq!(w.accounts().await, 0);
+    assert!(tokens.iter().all(|t| !w.google.refresh_token_valid(t)));
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains("No Google Calendar connected"),
+        "{}",
+        status.text()
+    );
+    w.finish(bot).await;
+}

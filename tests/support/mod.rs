@@ -1,0 +1,161 @@
+#![allow(dead_code)] // Shared by several suites; each uses a part.
+//! Starting the real application (`app::run_tuned`, what `main` runs with default timings)
+//! against the fakes on 127.0.0.1, for the end-to-end suites.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use mentorbot::app::{AppError, Tuning, run_tuned};
+use mentorbot::config::Settings;
+use testkit::{FakeDiscord, FakeGoogle};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long tests wait for something the bot does in the background.
+pub const WAIT: Duration = Duration::from_secs(10);
+/// A bot token of the right shape (the fake accepts any).
+pub const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
+/// The token key the suites configure (32 bytes of base64).
+pub const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A running bot; `stop` shuts it down like SIGTERM would, `kill` like SIGKILL.
+pub struct Bot {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), AppError>>,
+    /// Where its HTTP server listens (`http://127.0.0.1:PORT`).
+    pub http_base: String,
+}
+
+/// A free port on loopback (bound and released: the bot binds it right after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Short backoffs and polls so retries happen within a test's patience.
+pub fn fast_tuning() -> Tuning {
+    let mut tuning = Tuning::default();
+    tuning.worker.base_backoff = chrono::Duration::milliseconds(200);
+    tuning.worker.max_backoff = chrono::Duration::seconds(2);
+    tuning.worker.idle_poll = Duration::from_millis(50);
+    tuning.google.meet_poll = Duration::from_millis(50);
+    tuning.google.busy_timeout = Duration::from_millis(800);
+    tuning
+}
+
+impl Bot {
+    /// Starts the bot on `db` (Google Calendar on when `google` is given) and waits until
+    /// it is connected and has registered its commands.
+    pub async fn start(fake: &FakeDiscord, db: &Path, google: Option<&FakeGoogle>) -> Bot {
+        let ready_before = fake.ready_count();
+        let port = free_port();
+        let http_base = format!("http://127.0.0.1:{port}");
+        let mut vars: HashMap<String, String> = [
+            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DATABASE_URL", format!("sqlite://{}", db.display())),
+            ("DISCORD_API_BASE", fake.api_base()),
+            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
+            ("HTTP_BIND", format!("127.0.0.1:{port}")),
+            ("PUBLIC_BASE_URL", http_base.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        if let Some(google) = google {
+            for (k, v) in [
+                ("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID.to_owned()),
+                ("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET.to_owned()),
+                ("TOKEN_ENCRYPTION_KEY", TOKEN_KEY.to_owned()),
+                ("GOOGLE_AUTH_URL", google.auth_url()),
+                ("GOOGLE_TOKEN_URL", google.token_url()),
+                ("GOOGLE_REVOKE_URL", google.revoke_url()),
+                ("GOOGLE_CALENDAR_API_BASE", google.calendar_base()),
+            ] {
+                vars.insert(k.to_owned(), v);
+            }
+        }
+        let settings = Settings::from_vars(&vars).expect("settings");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_tuned(settings, fast_tuning(), async move {
+            let _ = stopped.await;
+        }));
+        fake.wait_ready_count(ready_before + 1, WAIT)
+            .await
+            .expect("bot ready");
+        fake.wait_commands(WAIT).await.expect("commands registered");
+        Bot {
+            stop,
+            task,
+            http_base,
+        }
+    }
+
+    /// Stops the bot as SIGTERM would, and checks it ran cleanly.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("bot task").expect("bot ran cleanly");
+    }
+
+    /// Stops the bot dead, wherever it is (like SIGKILL: nothing is finished or recorded).
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Runs a slash command in the fake's server and waits for its settled reply.
+pub async fn run(
+    fake: &FakeDiscord,
+    who: &testkit::FakeUser,
+    path: &str,
+    options: Vec<testkit::Opt>,
+) -> testkit::Message {
+    fake.slash(who, testkit::Place::Guild, path, options)
+        .await
+        .settled()
+        .await
+        .unwrap_or_else(|e| panic!("/{path}: {e}"))
+}
+
+/// Picks the `index`-th slot of a picker's select; returns the message with Confirm and the
+/// option's value.
+pub async fn choose(
+    fake: &FakeDiscord,
+    who: &testkit::FakeUser,
+    picker: &testkit::Message,
+    index: usize,
+) -> (testkit::Message, String) {
+    let select = picker.selects().first().cloned().expect("a slot select");
+    let options = picker.select_options(&select);
+    let (_, value) = options.get(index).cloned().expect("enough slots");
+    let chosen = fake
+        .select(who, picker, &select, &[&value])
+        .await
+        .settled()
+        .await
+        .expect("select answered");
+    (chosen, value)
+}
+
+/// Presses Confirm on a picker with a chosen slot.
+pub async fn confirm(
+    fake: &FakeDiscord,
+    who: &testkit::FakeUser,
+    chosen: &testkit::Message,
+) -> testkit::Message {
+    let confirm = chosen.button_id("Confirm").expect("a Confirm button");
+    fake.click(who, chosen, &confirm)
+        .await
+        .settled()
+        .await
+        .expect("confirm answered")
+}
+
+/// The first booking id (six characters in backticks) in `text`.
+pub fn booking_id(text: &str) -> String {
+    let start = text.find('`').expect("an id in backticks") + 1;
+    text[start..start + 6].to_owned()
+}
