@@ -379,6 +379,11 @@ async fn with_google_down_bookings_still_answer_at_once_and_events_converge_when
     // The picker still works, saying the calendar could not be checked.
     let picker = w.picker_on(None).await;
     assert!(!picker.selects().is_empty());
+    assert!(
+        picker.text().contains("couldn't be checked"),
+        "{}",
+        picker.text()
+    );
     assert_eq!(w.calendar_status(&kept).await, "pending");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(live(&w.google.events(EMAIL)).is_empty());
@@ -562,5 +567,104 @@ async fn disconnecting_revokes_the_grant_and_deletes_the_stored_token() {
         "{}",
         status.text()
     );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_the_create_is_in_flight_leaves_no_orphan_event() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    // Google creates the event but answers late; the booking is cancelled meanwhile.
+    w.google.fail_next(
+        Route::EventsInsert,
+        vec![Fault::DelayAfter(Duration::from_millis(1500))],
+    );
+    let id = w.book(0).await;
+    w.wait_events("the event created", |events| events.len() == 1)
+        .await;
+    w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
+        .await;
+    w.wait_status(&id, "cancelled").await;
+    let events = w.google.events(EMAIL);
+    assert!(live(&events).is_empty(), "orphan event left: {events:#?}");
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_meet_link_is_read_again_until_google_has_it() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    w.google.set_meet(testkit::MeetMode::PendingFor(2));
+    let id = w.book(0).await;
+    w.wait_status(&id, "synced").await;
+    let link = w.google.events(EMAIL)[0].meet_link.clone().expect("a link");
+    assert!(w.google.count(Route::EventsGet) >= 2);
+    assert!(w.booking_text(&w.mentee).await.contains(&link));
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_access_token_is_refreshed_once_and_usage_limits_are_retried() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let first = w.book(0).await;
+    w.wait_status(&first, "synced").await;
+    // The bot's cached access token stops working: one 401, a refresh, then success.
+    w.google.expire_access_tokens();
+    let refreshes = w
+        .google
+        .token_requests()
+        .iter()
+        .filter(|r| r.grant_type == "refresh_token")
+        .count();
+    w.google
+        .fail_next(Route::EventsInsert, vec![Fault::UsageLimit403]);
+    let second = w.book(1).await;
+    w.wait_status(&second, "synced").await;
+    let refreshed = w
+        .google
+        .token_requests()
+        .iter()
+        .filter(|r| r.grant_type == "refresh_token")
+        .count();
+    assert!(refreshed > refreshes, "no refresh after the 401");
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 2);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_database_and_the_gateway() {
+    let (w, bot) = World::new().await;
+    let page = w.visit(&format!("{}/healthz", bot.http_base)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("gateway: connected"), "{}", page.body);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_who_unticks_free_busy_gets_events_and_pickers_without_busy_checks() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.google.set_consent(Consent::grant_only(
+        EMAIL,
+        &[
+            "openid",
+            "email",
+            "https://www.googleapis.com/auth/calendar.events",
+        ],
+    ));
+    w.connect().await;
+    let picker = w.picker_on(None).await;
+    assert!(
+        !picker.text().contains("couldn't be checked"),
+        "{}",
+        picker.text()
+    );
+    assert_eq!(w.google.count(Route::FreeBusy), 0);
+    let id = w.book(0).await;
+    w.wait_status(&id, "synced").await;
     w.finish(bot).await;
 }

@@ -263,3 +263,90 @@ async fn futures_results(
     }
     out
 }
+
+#[tokio::test]
+async fn a_booking_has_at_most_one_queued_calendar_sync_and_a_change_re_arms_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let new = booking("AAAAAA", MENTOR.0, MENTEE.0, "2026-11-24T09:00:00Z", 30);
+    let id = new.id.clone();
+    let now = utc(NOW);
+    store
+        .transact(move |tx| {
+            Box::pin(async move {
+                tx.insert_booking(&new).await?;
+                tx.queue_calendar_sync(&id, now).await?;
+                tx.queue_calendar_sync(&id, now + Duration::seconds(5))
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    let id = BookingId::parse("AAAAAA").unwrap();
+    let jobs = store.jobs_for_booking(&id).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(
+        jobs[0].run_after, now,
+        "re-arming never delays a queued sync"
+    );
+    assert_eq!(
+        store.booking(&id).await.unwrap().unwrap().calendar_status,
+        CalendarStatus::Pending
+    );
+    // Once that job is finished, the next change queues a new one.
+    let claimed = store
+        .claim_jobs("w", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(store.complete_job(claimed[0].id, "w", now).await.unwrap());
+    let again = id.clone();
+    store
+        .transact(move |tx| Box::pin(async move { tx.queue_calendar_sync(&again, now).await }))
+        .await
+        .unwrap();
+    assert_eq!(store.jobs_for_booking(&id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn leases_left_by_a_stopped_process_are_released_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let now = utc(NOW);
+    let job = NewJob {
+        kind: "dm".into(),
+        booking: None,
+        payload: serde_json::json!({}),
+        run_after: now,
+        now,
+    };
+    store
+        .transact(move |tx| Box::pin(async move { tx.enqueue(&[job]).await }))
+        .await
+        .unwrap();
+    let lease_end = now + Duration::seconds(60);
+    assert_eq!(
+        store
+            .claim_jobs("dead", now, lease_end, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_jobs("new", now, lease_end, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.release_leases().await.unwrap(), 1);
+    assert_eq!(
+        store
+            .claim_jobs("new", now, lease_end, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -336,6 +336,19 @@ impl Google {
         span: Interval,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Arc<Vec<Interval>>>> {
+        let Some(account) = store.google_account(mentor).await? else {
+            return Ok(None);
+        };
+        if !account
+            .scopes
+            .split(' ')
+            .any(|s| s == super::SCOPE_FREEBUSY)
+        {
+            // The mentor unticked free/busy: events only, nothing to check.
+            let none = Arc::new(Vec::new());
+            self.remember_busy(mentor, span, now, Some(Arc::clone(&none)));
+            return Ok(Some(none));
+        }
         let mut token = match self.access_token(store, mentor, now).await {
             Ok(token) => token,
             Err(TokenError::NotConnected | TokenError::Revoked) => return Ok(None),
