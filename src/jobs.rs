@@ -28,6 +28,15 @@
 //!   ([`WorkerConfig::backoff`]) until `max_attempts`, then failed;
 //! - [`DeliveryError::Permanent`] (other refusals): failed.
 //!
+//! `dm_account` jobs ([`AccountNotice`]: calendar connected, Google revoked the grant) are
+//! delivered like DMs, without a session to give up at.
+//!
+//! `calendar_sync` jobs (one queued per booking, re-armed by each change) run
+//! [`crate::gcal::sync::run`], which records the booking's new calendar state together with
+//! the job's outcome. Transient Google failures are retried with backoff (at least Google's
+//! `Retry-After`) without an attempt limit: the sync gives up only when the session has ended.
+//! Without Google configured they wait like jobs of an unknown kind.
+//!
 //! Jobs of kinds this worker has no handler for (those of a later release) are put off by
 //! [`NO_HANDLER_DELAY`] with last error "no handler …": neither lost nor spinning.
 
@@ -506,7 +515,16 @@ impl<M: Messenger> Inner<M> {
                 Ok(self.held(held, tally))
             }
             Ok(Ok(SyncOutcome::Retry { after, error })) => {
-                self.retry_after(job, now, after, &error).await
+                // No attempt limit: a calendar sync keeps trying (backoff capped) until the
+                // session ends, so events converge however long Google was away.
+                let backoff = self.config.backoff(job.attempts);
+                let wait = after
+                    .and_then(|a| Duration::from_std(a).ok())
+                    .map_or(backoff, |a| a.max(backoff));
+                let at = now
+                    .checked_add_signed(wait)
+                    .unwrap_or(now + self.config.max_backoff);
+                self.retry(job, at, &error, Tally::Retried).await
             }
             Ok(Err(error)) => {
                 let error = format!("calendar sync: {}", cause_chain(&error));

@@ -151,3 +151,136 @@ async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stop
         assert!(!logs.contains(&token), "interaction token in the logs");
     }
 }
+
+/// The real binary with Google Calendar on, at the chattiest log level, through a whole
+/// connect and a booking synced to the fake Google: no Google secret reaches its output —
+/// not the client secret, the token key, the OAuth code, or any access or refresh token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_booking() {
+    use testkit::{FakeDiscord, FakeGoogle, Opt, Place};
+    let fake = FakeDiscord::start().await;
+    let google = FakeGoogle::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let child = mentorbot(dir.path())
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("DATABASE_URL", "sqlite://bot.db")
+        .env("DISCORD_API_BASE", fake.api_base())
+        .env("DISCORD_GUILD_ID", fake.guild_id().to_string())
+        .env("HTTP_BIND", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_BASE_URL", &base)
+        .env("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID)
+        .env("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET)
+        .env("TOKEN_ENCRYPTION_KEY", key)
+        .env("GOOGLE_AUTH_URL", google.auth_url())
+        .env("GOOGLE_TOKEN_URL", google.token_url())
+        .env("GOOGLE_REVOKE_URL", google.revoke_url())
+        .env("GOOGLE_CALENDAR_API_BASE", google.calendar_base())
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wait = std::time::Duration::from_secs(15);
+    fake.wait_ready(wait).await.unwrap();
+    fake.wait_commands(wait).await.unwrap();
+    let mentor = fake.user("mentor");
+    let mentee = fake.user("mentee");
+    let slash = |who, path, options| {
+        let fake = fake.clone();
+        async move {
+            fake.slash(who, Place::Guild, path, options)
+                .await
+                .settled()
+                .await
+                .unwrap()
+        }
+    };
+    slash(
+        &mentor,
+        "availability set",
+        vec![
+            Opt::str("days", "everyday"),
+            Opt::str("hours", "00:00-24:00"),
+            Opt::str("timezone", "UTC"),
+        ],
+    )
+    .await;
+    let link = slash(&mentor, "calendar connect", vec![])
+        .await
+        .button_id("Connect")
+        .unwrap();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = link;
+    let mut code = String::new();
+    for _ in 0..2 {
+        let response = browser.get(&url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 302);
+        url = response.headers()["location"].to_str().unwrap().to_owned();
+        if let Some(rest) = url.split("code=").nth(1) {
+            code = rest.split('&').next().unwrap().to_owned();
+        }
+    }
+    assert!(!code.is_empty());
+    let page = browser.get(&url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let picker = slash(&mentee, "book", vec![Opt::user("mentor", &mentor)]).await;
+    let select = picker.selects()[0].clone();
+    let value = picker.select_options(&select)[0].1.clone();
+    let chosen = fake
+        .select(&mentee, &picker, &select, &[&value])
+        .await
+        .settled()
+        .await
+        .unwrap();
+    let confirm = chosen.button_id("Confirm").unwrap();
+    fake.click(&mentee, &chosen, &confirm)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        google
+            .wait_until(wait, |g| g
+                .live_events(FakeGoogle::DEFAULT_EMAIL)
+                .iter()
+                .any(|e| e.meet_link.is_some()))
+            .await
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(logs.contains("Google Calendar connected"), "{logs}");
+    let mut secrets = vec![
+        FakeGoogle::CLIENT_SECRET.to_owned(),
+        key.to_owned(),
+        code,
+        TOKEN.to_owned(),
+    ];
+    secrets.extend(google.refresh_tokens());
+    secrets.extend(google.access_tokens());
+    for secret in secrets {
+        assert!(!logs.contains(&secret), "a secret in the logs");
+    }
+}
