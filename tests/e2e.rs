@@ -1,13 +1,12 @@
 //! The real bot (`app::run_until`, what `main` runs) against the fake Discord on 127.0.0.1,
 //! driven as users would: slash commands, the picker, DMs, restarts, refusals.
 
-use std::path::Path;
 use std::time::Duration;
 
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
 mod support;
-use support::{Bot, WAIT, booking_id};
+use support::{Bot, WAIT, booking_id, dump};
 
 struct World {
     fake: FakeDiscord,
@@ -444,45 +443,6 @@ async fn closed_dms_do_not_stop_a_cancel_and_the_actor_hears_about_it_once() {
         .count();
     assert!(dm_posts <= 4, "no retry storm: {dm_posts} DM posts");
     w.finish(bot).await;
-}
-
-/// Every row of every table, in a stable order: "the database is unchanged" compares two.
-async fn dump(db: &Path) -> String {
-    use sqlx::{Connection, Row};
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    let mut out = String::new();
-    for table in tables {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT * FROM \"{table}\" ORDER BY 1"
-        )))
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        out.push_str(&format!("## {table}: {} rows\n", rows.len()));
-        for row in rows {
-            let values: Vec<String> = (0..row.len())
-                .map(|i| {
-                    row.try_get::<Option<i64>, _>(i)
-                        .map(|v| format!("{v:?}"))
-                        .or_else(|_| {
-                            row.try_get::<Option<String>, _>(i)
-                                .map(|v| format!("{v:?}"))
-                        })
-                        .unwrap_or_else(|_| "?".into())
-                })
-                .collect();
-            out.push_str(&values.join("|"));
-            out.push('\n');
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -159,3 +159,42 @@ pub fn booking_id(text: &str) -> String {
     let start = text.find('`').expect("an id in backticks") + 1;
     text[start..start + 6].to_owned()
 }
+
+/// Every row of every table, in a stable order: "the database is unchanged" compares two.
+pub async fn dump(db: &Path) -> String {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut out = String::new();
+    for table in tables {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM \"{table}\" ORDER BY 1"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        out.push_str(&format!("## {table}: {} rows\n", rows.len()));
+        for row in rows {
+            let values: Vec<String> = (0..row.len())
+                .map(|i| {
+                    row.try_get::<Option<i64>, _>(i)
+                        .map(|v| format!("{v:?}"))
+                        .or_else(|_| {
+                            row.try_get::<Option<String>, _>(i)
+                                .map(|v| format!("{v:?}"))
+                        })
+                        .unwrap_or_else(|_| "?".into())
+                })
+                .collect();
+            out.push_str(&values.join("|"));
+            out.push('\n');
+        }
+    }
+    out
+}
