@@ -6,6 +6,7 @@
 //! user (its `Display` is the message, with a valid example where one helps); `Internal`
 //! carries the cause chain for the log.
 
+mod cache;
 mod calendar;
 
 use std::sync::Arc;
@@ -325,6 +326,7 @@ pub struct BookRequest {
 pub struct Service {
     store: Store,
     google: Option<Arc<Google>>,
+    cache: Arc<cache::ReadCache>,
 }
 
 /// Overrides are kept from a few days back so that tails of past-midnight ranges and
@@ -470,6 +472,7 @@ impl Service {
         Service {
             store,
             google: None,
+            cache: Arc::default(),
         }
     }
 
@@ -479,12 +482,61 @@ impl Service {
         Service {
             store,
             google: Some(google),
+            cache: Arc::default(),
         }
     }
 
     /// Google Calendar, when configured.
     pub fn google(&self) -> Option<&Arc<Google>> {
         self.google.as_ref()
+    }
+
+    /// Runs a write of cached data (zones, names, schedules, settings, roles) and clears the
+    /// read cache once it has committed (or failed).
+    async fn transact_profile<T, E, F>(&self, unit: F) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> crate::store::BoxFuture<'t, Result<T, E>>
+            + Send
+            + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let result = self.store.transact(unit).await;
+        self.cache.clear();
+        result
+    }
+
+    /// A user's own zone, through the read cache.
+    async fn cached_zone(&self, user: UserId) -> ServiceResult<Option<Tz>> {
+        if let Some(zone) = self.cache.zone(user) {
+            return Ok(zone);
+        }
+        let ticket = self.cache.ticket();
+        let zone = self.store.user_timezone(user).await?;
+        self.cache.keep_zone(ticket, user, zone);
+        Ok(zone)
+    }
+
+    /// A mentor (overrides from `since`), through the read cache.
+    async fn cached_mentor(&self, user: UserId, since: NaiveDate) -> ServiceResult<Option<Mentor>> {
+        if let Some(mentor) = self.cache.mentor(user, since) {
+            return Ok(mentor);
+        }
+        let ticket = self.cache.ticket();
+        let mentor = self.store.mentor(user, since).await?;
+        self.cache.keep_mentor(ticket, user, since, mentor.clone());
+        Ok(mentor)
+    }
+
+    /// The name last seen for a user, through the read cache.
+    async fn cached_name(&self, user: UserId) -> ServiceResult<Option<String>> {
+        if let Some(name) = self.cache.name(user) {
+            return Ok(name);
+        }
+        let ticket = self.cache.ticket();
+        let name = self.store.user_name(user).await?;
+        self.cache.keep_name(ticket, user, name.clone());
+        Ok(name)
     }
 
     /// The store (for the job worker and health checks).
@@ -495,19 +547,18 @@ impl Service {
     /// `/timezone set`.
     pub async fn set_timezone(&self, user: UserId, zone: &str) -> ServiceResult<Tz> {
         let tz = parse_timezone(zone)?;
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    tx.set_user_timezone(user, tz).await?;
-                    Ok(tz)
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                tx.set_user_timezone(user, tz).await?;
+                Ok(tz)
             })
-            .await
+        })
+        .await
     }
 
     /// `/timezone show`: the user's zone, if set.
     pub async fn timezone(&self, user: UserId) -> ServiceResult<Option<Tz>> {
-        Ok(self.store.user_timezone(user).await?)
+        self.cached_zone(user).await
     }
 
     /// `/availability set`: replaces the ranges of `days`; makes the user a mentor on first
@@ -527,9 +578,10 @@ impl Service {
             .filter(|z| !z.is_empty())
             .map(parse_timezone)
             .transpose()?;
-        self.store
-            .transact(move |tx| Box::pin(set_availability_in(tx, user, days, hours, zone, now)))
-            .await
+        self.transact_profile(move |tx| {
+            Box::pin(set_availability_in(tx, user, days, hours, zone, now))
+        })
+        .await
     }
 
     /// `/availability show` for `mentor`.
@@ -538,7 +590,7 @@ impl Service {
         mentor: UserId,
         now: DateTime<Utc>,
     ) -> ServiceResult<AvailabilityView> {
-        let found = self.store.mentor(mentor, override_horizon(now)).await?;
+        let found = self.cached_mentor(mentor, override_horizon(now)).await?;
         let mentor = found.ok_or(ServiceError::NotAMentor)?;
         let overrides = self.upcoming_overrides(&mentor, now).await?;
         Ok(AvailabilityView { mentor, overrides })
@@ -550,16 +602,15 @@ impl Service {
         user: UserId,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<Booking>> {
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    let mut mentor = existing_mentor(tx, user, now).await?;
-                    mentor.schedule.clear_weekly();
-                    tx.save_mentor(&mentor, now).await?;
-                    Ok(tx.bookings(&upcoming_as_mentor(user, now)).await?)
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                let mut mentor = existing_mentor(tx, user, now).await?;
+                mentor.schedule.clear_weekly();
+                tx.save_mentor(&mentor, now).await?;
+                Ok(tx.bookings(&upcoming_as_mentor(user, now)).await?)
             })
-            .await
+        })
+        .await
     }
 
     /// `/availability settings`: options left out stay unchanged.
@@ -569,16 +620,15 @@ impl Service {
         patch: SettingsPatch,
         now: DateTime<Utc>,
     ) -> ServiceResult<MentorSettings> {
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    let mut mentor = existing_mentor(tx, user, now).await?;
-                    mentor.settings = patch.apply(mentor.settings)?;
-                    tx.save_mentor(&mentor, now).await?;
-                    Ok(mentor.settings)
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                let mut mentor = existing_mentor(tx, user, now).await?;
+                mentor.settings = patch.apply(mentor.settings)?;
+                tx.save_mentor(&mentor, now).await?;
+                Ok(mentor.settings)
             })
-            .await
+        })
+        .await
     }
 
     /// `/override add`: `date` (mentor's zone) uses exactly `hours` (default `off`).
@@ -598,8 +648,7 @@ impl Service {
                 .unwrap_or("off"),
         )?;
         let date = date.to_owned();
-        self.store
-            .transact(move |tx| Box::pin(add_override_in(tx, user, date, hours, note, now)))
+        self.transact_profile(move |tx| Box::pin(add_override_in(tx, user, date, hours, note, now)))
             .await
     }
 
@@ -625,18 +674,17 @@ impl Service {
         now: DateTime<Utc>,
     ) -> ServiceResult<NaiveDate> {
         let date = date.to_owned();
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    let mentor = existing_mentor(tx, user, now).await?;
-                    let date = parse_date(&date, local_date(mentor.schedule.tz(), now))?;
-                    if !tx.delete_override(user, date).await? {
-                        return Err(ServiceError::NoOverride(date));
-                    }
-                    Ok(date)
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                let mentor = existing_mentor(tx, user, now).await?;
+                let date = parse_date(&date, local_date(mentor.schedule.tz(), now))?;
+                if !tx.delete_override(user, date).await? {
+                    return Err(ServiceError::NoOverride(date));
+                }
+                Ok(date)
             })
-            .await
+        })
+        .await
     }
 
     async fn upcoming_overrides(
@@ -793,11 +841,10 @@ impl Service {
         fetch: bool,
     ) -> ServiceResult<SlotSource> {
         let mentor = self
-            .store
-            .mentor(mentor, override_horizon(now))
+            .cached_mentor(mentor, override_horizon(now))
             .await?
             .ok_or(ServiceError::NotAMentor)?;
-        let viewer_tz = self.store.user_timezone(viewer).await?;
+        let viewer_tz = self.cached_zone(viewer).await?;
         let tz = viewer_tz.unwrap_or(mentor.schedule.tz());
         let policy = mentor.settings.policy();
         let horizon = Interval::new(now, now + policy.horizon)
@@ -881,12 +928,11 @@ impl Service {
         viewer: UserId,
         now: DateTime<Utc>,
     ) -> ServiceResult<Tz> {
-        if let Some(tz) = self.store.user_timezone(viewer).await? {
+        if let Some(tz) = self.cached_zone(viewer).await? {
             return Ok(tz);
         }
         let mentor = self
-            .store
-            .mentor(mentor, override_horizon(now))
+            .cached_mentor(mentor, override_horizon(now))
             .await?
             .ok_or(ServiceError::NotAMentor)?;
         Ok(mentor.schedule.tz())
@@ -1012,7 +1058,7 @@ impl Service {
         let mut changed = Vec::new();
         for (user, name) in names {
             let name = trimmed_name(&name);
-            if self.store.user_name(user).await?.as_deref() != Some(name.as_str()) {
+            if self.cached_name(user).await?.as_deref() != Some(name.as_str()) {
                 changed.push((user, name));
             }
         }
@@ -1020,24 +1066,23 @@ impl Service {
             return Ok(());
         }
         let names = changed;
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    for (user, name) in &names {
-                        tx.remember_name(*user, name).await?;
-                    }
-                    if let Some((guild, mentor)) = mentor_in {
-                        tx.list_in_guild(guild, mentor, now).await?;
-                    }
-                    Ok::<(), ServiceError>(())
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                for (user, name) in &names {
+                    tx.remember_name(*user, name).await?;
+                }
+                if let Some((guild, mentor)) = mentor_in {
+                    tx.list_in_guild(guild, mentor, now).await?;
+                }
+                Ok::<(), ServiceError>(())
             })
-            .await
+        })
+        .await
     }
 
     /// The display name last seen for `user`.
     pub async fn user_name(&self, user: UserId) -> ServiceResult<Option<String>> {
-        Ok(self.store.user_name(user).await?)
+        self.cached_name(user).await
     }
 
     /// `/mentors`: the mentors listed in `guild` with their next free slot, soonest first
@@ -1076,19 +1121,24 @@ impl Service {
 
     /// `/admin mentor-role`: sets (or, with `None`, clears) the role a mentor needs in `guild`.
     pub async fn set_mentor_role(&self, guild: u64, role: Option<u64>) -> ServiceResult<()> {
-        self.store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    tx.set_mentor_role(guild, role).await?;
-                    Ok::<(), ServiceError>(())
-                })
+        self.transact_profile(move |tx| {
+            Box::pin(async move {
+                tx.set_mentor_role(guild, role).await?;
+                Ok::<(), ServiceError>(())
             })
-            .await
+        })
+        .await
     }
 
     /// The role a mentor needs in `guild`, if the server set one.
     pub async fn mentor_role(&self, guild: u64) -> ServiceResult<Option<u64>> {
-        Ok(self.store.mentor_role(guild).await?)
+        if let Some(role) = self.cache.role(guild) {
+            return Ok(role);
+        }
+        let ticket = self.cache.ticket();
+        let role = self.store.mentor_role(guild).await?;
+        self.cache.keep_role(ticket, guild, role);
+        Ok(role)
     }
 
     /// One booking, if `viewer` is one of its two people (others get not found).

@@ -830,3 +830,54 @@ async fn the_picker_finds_days_with_slots_far_beyond_the_fortnight_it_loads_firs
         (Some(date(2026, 12, 20)), Some(date(2027, 1, 30)))
     );
 }
+
+#[tokio::test]
+async fn pickers_see_every_change_of_hours_zone_and_settings_at_once_despite_the_read_cache() {
+    let (service, _dir) = service().await;
+    let day = Some(date(2026, 11, 30));
+    service
+        .set_availability(MENTOR, "mon", "09:00-10:00", Some("UTC"), utc(NOW))
+        .await
+        .unwrap();
+    let first = service
+        .day_slots(MENTOR, MENTEE, day, None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(first.slots.len(), 2);
+    // Read again (now cached), then change: the next read sees the change.
+    service
+        .day_slots(MENTOR, MENTEE, day, None, utc(NOW))
+        .await
+        .unwrap();
+    service
+        .set_availability(MENTOR, "mon", "09:00-11:00", None, utc(NOW))
+        .await
+        .unwrap();
+    let hours = service
+        .day_slots(MENTOR, MENTEE, day, None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(hours.slots.len(), 4);
+    service
+        .update_settings(
+            MENTOR,
+            mentorbot::service::SettingsPatch {
+                session_minutes: Some(60),
+                ..Default::default()
+            },
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    let settings = service
+        .day_slots(MENTOR, MENTEE, day, None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(settings.slots.len(), 2);
+    service.set_timezone(MENTEE, "Asia/Tokyo").await.unwrap();
+    let zone = service
+        .day_slots(MENTOR, MENTEE, day, None, utc(NOW))
+        .await
+        .unwrap();
+    assert_eq!(zone.tz, chrono_tz::Asia::Tokyo);
+}

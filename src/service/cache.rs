@@ -1,0 +1,148 @@
+//! A read-through cache of what pickers read on every click and that rarely changes: users'
+//! zones and names, mentors' schedules and settings, servers' mentor roles.
+//!
+//! Only the read path uses it; every check that decides a booking reads the database inside
+//! its transaction. Any write of such data clears the whole cache once it has committed, and
+//! a value read from the database is kept only if no clear happened since the read began
+//! (a generation counter), so a slow reader can never put back a value older than a write.
+//! One bot process owns the database (the start-up lock), so no write goes unseen.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use crate::domain::Mentor;
+use crate::scheduling::booking::UserId;
+
+/// Entries per map before it is emptied (a crude bound for very large communities).
+const MAX_ENTRIES: usize = 50_000;
+
+#[derive(Default)]
+struct Maps {
+    zones: HashMap<UserId, Option<Tz>>,
+    names: HashMap<UserId, Option<String>>,
+    mentors: HashMap<(UserId, NaiveDate), Option<Mentor>>,
+    roles: HashMap<u64, Option<u64>>,
+}
+
+/// The cache; see the module docs.
+#[derive(Default)]
+pub(super) struct ReadCache {
+    generation: AtomicU64,
+    maps: Mutex<Maps>,
+}
+
+impl std::fmt::Debug for ReadCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCache")
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Taken before a database read; the value read is kept only if it is still current.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ticket(u64);
+
+fn put<K: Eq + Hash, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
+impl ReadCache {
+    fn maps(&self) -> MutexGuard<'_, Maps> {
+        // Maps are only inserted into or cleared: a panic elsewhere can't leave one torn.
+        self.maps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Call before reading from the database.
+    pub(super) fn ticket(&self) -> Ticket {
+        Ticket(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Forgets everything; call after a write of cached data has committed.
+    pub(super) fn clear(&self) {
+        let mut maps = self.maps();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *maps = Maps::default();
+    }
+
+    fn keep(&self, ticket: Ticket, f: impl FnOnce(&mut Maps)) {
+        let mut maps = self.maps();
+        if self.generation.load(Ordering::Acquire) == ticket.0 {
+            f(&mut maps);
+        }
+    }
+
+    pub(super) fn zone(&self, user: UserId) -> Option<Option<Tz>> {
+        self.maps().zones.get(&user).copied()
+    }
+
+    pub(super) fn keep_zone(&self, ticket: Ticket, user: UserId, zone: Option<Tz>) {
+        self.keep(ticket, |m| put(&mut m.zones, user, zone));
+    }
+
+    pub(super) fn name(&self, user: UserId) -> Option<Option<String>> {
+        self.maps().names.get(&user).cloned()
+    }
+
+    pub(super) fn keep_name(&self, ticket: Ticket, user: UserId, name: Option<String>) {
+        self.keep(ticket, |m| put(&mut m.names, user, name));
+    }
+
+    pub(super) fn mentor(&self, user: UserId, since: NaiveDate) -> Option<Option<Mentor>> {
+        self.maps().mentors.get(&(user, since)).cloned()
+    }
+
+    pub(super) fn keep_mentor(
+        &self,
+        ticket: Ticket,
+        user: UserId,
+        since: NaiveDate,
+        mentor: Option<Mentor>,
+    ) {
+        self.keep(ticket, |m| put(&mut m.mentors, (user, since), mentor));
+    }
+
+    pub(super) fn role(&self, guild: u64) -> Option<Option<u64>> {
+        self.maps().roles.get(&guild).copied()
+    }
+
+    pub(super) fn keep_role(&self, ticket: Ticket, guild: u64, role: Option<u64>) {
+        self.keep(ticket, |m| put(&mut m.roles, guild, role));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_read_before_a_clear_is_not_kept() {
+        let cache = ReadCache::default();
+        let ticket = cache.ticket();
+        cache.clear();
+        cache.keep_zone(ticket, UserId(1), Some(chrono_tz::UTC));
+        assert_eq!(cache.zone(UserId(1)), None);
+        let ticket = cache.ticket();
+        cache.keep_zone(ticket, UserId(1), Some(chrono_tz::UTC));
+        assert_eq!(cache.zone(UserId(1)), Some(Some(chrono_tz::UTC)));
+    }
+
+    #[test]
+    fn a_clear_forgets_every_kind_of_value() {
+        let cache = ReadCache::default();
+        let ticket = cache.ticket();
+        cache.keep_name(ticket, UserId(1), Some("ann".into()));
+        cache.keep_role(ticket, 7, None);
+        cache.clear();
+        assert_eq!(cache.name(UserId(1)), None);
+        assert_eq!(cache.role(7), None);
+    }
+}
