@@ -43,6 +43,8 @@ pub const MAX_REASON_CHARS: usize = 500;
 pub const MAX_NOTE_CHARS: usize = 200;
 /// Longest display name kept on a booking, in characters.
 const MAX_NAME_CHARS: usize = 100;
+/// The longest booking horizon a mentor can set (`horizon_days`).
+const MAX_HORIZON_DAYS: i64 = 365;
 /// Attempts at drawing a free booking id (30 random bits each).
 const ID_ATTEMPTS: usize = 8;
 
@@ -900,7 +902,7 @@ impl Service {
     }
 
     /// Reads a `/book` date: in the viewer's zone (the mentor's if the viewer set none);
-    /// today or later.
+    /// from today to the last day of the mentor's booking horizon.
     pub async fn picker_date(
         &self,
         mentor: UserId,
@@ -915,6 +917,19 @@ impl Service {
             return Err(ServiceError::DateInPast {
                 date,
                 example: today,
+            });
+        }
+        let mentor = self
+            .cached_mentor(mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?;
+        let days = i64::from(mentor.settings.horizon_days);
+        let last = local_date(tz, now + Duration::days(days));
+        if date > last {
+            return Err(ServiceError::DateTooFar {
+                date,
+                max_days: days,
+                last,
             });
         }
         Ok(date)
@@ -945,6 +960,8 @@ impl Service {
         if request.mentor == request.mentee {
             return Err(Rejection::SelfBooking.into());
         }
+        self.check_plausible(request.mentor, request.start, now)
+            .await?;
         let request = request.clone();
         let external = self.cached_busy(request.mentor, request.start, now).await?;
         let calendar = self.google.is_some();
@@ -994,8 +1011,11 @@ impl Service {
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
         let external = match self.store.booking(&id).await? {
-            Some(current) => self.cached_busy(current.mentor, start, now).await?,
-            None => Vec::new(),
+            Some(current) => {
+                self.check_plausible(current.mentor, start, now).await?;
+                self.cached_busy(current.mentor, start, now).await?
+            }
+            None => return Err(Rejection::NotFound.into()),
         };
         let calendar = self.google.is_some();
         self.store
@@ -1003,6 +1023,38 @@ impl Service {
                 Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar))
             })
             .await
+    }
+
+    /// Starts that no mentor could offer (before yesterday, or past the longest horizon)
+    /// are refused with the mentor's own limits before any date arithmetic: a forged id can
+    /// carry the ends of time. Anything nearer is checked exactly in the transaction.
+    async fn check_plausible(
+        &self,
+        mentor: UserId,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let earliest = now - Duration::days(1);
+        let latest = now + Duration::days(MAX_HORIZON_DAYS + 1);
+        if (earliest..=latest).contains(&start) {
+            return Ok(());
+        }
+        let policy = self
+            .cached_mentor(mentor, override_horizon(now))
+            .await?
+            .ok_or(ServiceError::NotAMentor)?
+            .settings
+            .policy();
+        Err(if start < earliest {
+            Rejection::TooSoon {
+                notice: policy.min_notice,
+            }
+        } else {
+            Rejection::TooFar {
+                horizon: policy.horizon,
+            }
+        }
+        .into())
     }
 
     /// The mentor's cached Google busy times around `start`, for a commit check: never a

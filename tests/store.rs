@@ -350,3 +350,40 @@ async fn leases_left_by_a_stopped_process_are_released_at_start() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_panicking_write_is_rolled_back_alone_and_its_batch_mates_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let good = booking("AAAAAA", MENTOR.0, MENTEE.0, "2026-11-24T09:00:00Z", 30);
+    let doomed = booking("BBBBBB", MENTOR.0, MENTEE.0, "2026-11-24T11:00:00Z", 30);
+    // Sent together, so the writer runs them in one batch.
+    let (panicked, kept) = tokio::join!(
+        store.transact(move |tx| {
+            Box::pin(async move {
+                tx.insert_booking(&doomed).await?;
+                if doomed.id.as_str() == "BBBBBB" {
+                    panic!("a bug in a use case");
+                }
+                Ok::<(), StoreError>(())
+            })
+        }),
+        store.transact(move |tx| Box::pin(async move { tx.insert_booking(&good).await })),
+    );
+    assert!(matches!(panicked, Err(StoreError::WriterStopped)));
+    kept.unwrap();
+    assert!(
+        store
+            .booking(&BookingId::parse("AAAAAA").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .booking(&BookingId::parse("BBBBBB").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -216,6 +216,17 @@ async fn show_day(
 ) -> Result<(), BotError> {
     let viewer = UserId(click.user.id.get());
     let mentor = show.mentor;
+    if let Mode::Move(id) = &show.mode {
+        // A move picker shows the booking's own time as free: only its two people may
+        // open one, and only for the booking's own mentor.
+        let booking = data
+            .service
+            .reschedulable(viewer, id.as_str(), Utc::now())
+            .await?;
+        if booking.mentor != mentor {
+            return Err(ServiceError::Rejected(Rejection::NotFound).into());
+        }
+    }
     let day = data
         .service
         .day_slots(
@@ -285,6 +296,14 @@ pub async fn check_mentor_role(
         Ok(_) => Err(BotError::User(
             "That person isn't a mentor in this server (they don't have the server's mentor role). `/mentors` lists who is.".into(),
         )),
+        // 10007 Unknown Member: they left the server (or never were in it).
+        Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)))
+            if response.status_code.as_u16() == 404 =>
+        {
+            Err(BotError::User(
+                "That person isn't a mentor in this server (they aren't a member of it). `/mentors` lists who is.".into(),
+            ))
+        }
         Err(e) => Err(BotError::Discord(e)),
     }
 }

@@ -117,7 +117,8 @@ impl PickerId {
         let (&"pk", Some(action)) = (parts.first()?, parts.get(1)) else {
             return None;
         };
-        let mentor: u64 = parts.get(2)?.parse().ok()?;
+        // Discord ids are never 0 (and serenity's id types refuse it).
+        let mentor: u64 = parts.get(2)?.parse().ok().filter(|m| *m > 0)?;
         let date = || NaiveDate::parse_from_str(parts.get(3)?, "%Y%m%d").ok();
         let mode = Mode::decode(parts.get(4)?)?;
         let page = || parts.get(5)?.parse::<usize>().ok().filter(|p| *p < 20);

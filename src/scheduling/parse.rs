@@ -689,7 +689,7 @@ fn squash(text: &str) -> String {
 fn quoted(text: &str) -> String {
     let clean = text.chars().map(|c| match c {
         '`' => '\'',
-        c if c.is_control() => ' ',
+        c if c.is_control() || is_invisible_format(c) => ' ',
         c => c,
     });
     if text.chars().count() <= MAX_QUOTE_CHARS {
@@ -697,6 +697,16 @@ fn quoted(text: &str) -> String {
     } else {
         clean.take(MAX_QUOTE_CHARS - 1).chain(['…']).collect()
     }
+}
+
+/// Invisible formatting characters (bidi overrides and isolates, zero-width spaces and
+/// joiners, the BOM): echoed back they would reorder or hide the rest of the message.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 /// `text` as a number when it has `min..=max` ASCII digits and nothing else.
@@ -768,6 +778,12 @@ fn timezone_hint(suggestions: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_input_loses_bidi_overrides_and_zero_width_characters() {
+        let quoted = quoted("Europe/Berlin\u{202E}tpyrc\u{200B}\u{FEFF}x");
+        assert_eq!(quoted, "Europe/Berlin tpyrc  x");
+    }
 
     const HOURS_EXAMPLE: &str = "`09:00-12:00, 14:00-17:30`";
 

@@ -187,7 +187,11 @@ pub(super) async fn list(
         RoleFilter::Mentor => "mentor_id = ?1",
         RoleFilter::Mentee => "mentee_id = ?1",
     };
-    let (when, order) = if q.past {
+    let (when, order) = if q.past && q.include_cancelled {
+        // Past sessions: ended ones, and cancelled ones whatever their time (a cancelled
+        // upcoming session is over too, and listed nowhere else).
+        ("(end_at <= ?2 OR status = 'cancelled')", "start_at DESC")
+    } else if q.past {
         ("end_at <= ?2", "start_at DESC")
     } else {
         ("end_at > ?2", "start_at ASC")

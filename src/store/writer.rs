@@ -116,8 +116,17 @@ async fn apply(
     let mut opening = "SAVEPOINT unit";
     for unit in batch {
         sqlx::raw_sql(opening).execute(&mut *tx.tx).await?;
-        let (keep, deliver) = unit(&mut tx).await;
-        deliveries.push(deliver);
+        let keep = match CatchUnwind(unit(&mut tx)).await {
+            Ok((keep, deliver)) => {
+                deliveries.push(deliver);
+                keep
+            }
+            Err(()) => {
+                // Its requester sees its answer channel closed; the others are unharmed.
+                tracing::error!("a write unit panicked; it was rolled back alone");
+                false
+            }
+        };
         opening = if keep {
             "RELEASE unit; SAVEPOINT unit"
         } else {
@@ -131,4 +140,24 @@ async fn apply(
             .await?;
     }
     tx.commit().await
+}
+
+/// Polls a unit, turning a panic into `Err(())`, so one bad request (say, date arithmetic
+/// on a forged value) is rolled back alone instead of failing everyone in its batch.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(std::task::Poll::Ready(value)) => std::task::Poll::Ready(Ok(value)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    }
 }
