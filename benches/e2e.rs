@@ -25,6 +25,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// CPU time used so far by the bot's threads (its runtime "bot" and sqlx's SQLite workers)
+/// and by everything else (the fake and the simulated users), from /proc (Linux).
+fn cpu_by_side() -> [Duration; 2] {
+    let mut sides = [Duration::ZERO; 2];
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return sides;
+    };
+    // Clock ticks are 100 per second on Linux.
+    let tick = Duration::from_millis(10);
+    for task in tasks.flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u32 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i)?.parse::<u32>().ok())
+            .sum();
+        let side = usize::from(!(comm.starts_with("bot") || comm.starts_with("sqlx")));
+        sides[side] += tick * ticks;
+    }
+    sides
+}
+
 async fn settle(p: testkit::Pending) -> Message {
     p.settled().await.expect("answered")
 }
@@ -91,11 +118,21 @@ fn main() {
             .and_then(|t| t.parse().ok())
             .unwrap_or(0),
     );
+    // The bot and the fake (with the simulated users) run on separate runtimes with named
+    // threads, as two processes would, so the CPU time of each side can be told apart.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("fake")
         .enable_all()
         .build()
         .unwrap();
+    let bot_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bot")
+        .enable_all()
+        .build()
+        .unwrap();
+    let bot_handle = bot_rt.handle().clone();
     rt.block_on(async move {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-bench");
         let _ = std::fs::remove_dir_all(&dir);
@@ -115,7 +152,7 @@ fn main() {
         .collect();
         let settings = Settings::from_vars(&vars).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let bot = tokio::spawn(run_until(settings, async move {
+        let bot = bot_handle.spawn(run_until(settings, async move {
             let _ = stopped.await;
         }));
         fake.wait_ready(Duration::from_secs(10)).await.unwrap();
@@ -130,6 +167,7 @@ fn main() {
         }
         let setup_interactions = fake.interaction_log().len();
 
+        let cpu_before = cpu_by_side();
         let started = Instant::now();
         let mut booked = 0;
         for round in 0..rounds {
@@ -143,6 +181,7 @@ fn main() {
             }
         }
         let elapsed = started.elapsed();
+        let cpu_after = cpu_by_side();
 
         let log: Vec<_> = fake.interaction_log().into_iter().skip(setup_interactions).collect();
         let unanswered = log.iter().filter(|i| !i.answered).count();
@@ -200,6 +239,16 @@ fn main() {
         println!(
             "  bookings: {booked} in {elapsed:.2?} = {:.0} bookings/s (stored: {stored}); double bookings: {doubles}",
             booked as f64 / elapsed.as_secs_f64()
+        );
+        let per = |side: usize| {
+            Duration::from_secs_f64(
+                (cpu_after[side] - cpu_before[side]).as_secs_f64() / log.len().max(1) as f64,
+            )
+        };
+        println!(
+            "  CPU per interaction: bot {:.2?} (its runtime and SQLite threads), fake Discord and users {:.2?}",
+            per(0),
+            per(1)
         );
         assert_eq!(doubles, 0, "double booking");
         assert_eq!(stored as usize, booked, "every acknowledged booking is stored");
