@@ -1,6 +1,7 @@
 //! DMs for the job worker, through Discord's REST API.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use poise::serenity_prelude as serenity;
@@ -18,7 +19,13 @@ pub struct DiscordMessenger {
     http: Arc<serenity::Http>,
     service: Service,
     followups: Arc<Followups>,
+    /// DM channels by recipient: a DM channel's id never changes, so it is asked for once
+    /// per recipient and process instead of before every message.
+    channels: Arc<Mutex<HashMap<u64, serenity::ChannelId>>>,
 }
+
+/// DM channels remembered at most (then forgotten all at once).
+const MAX_CHANNELS: usize = 10_000;
 
 impl std::fmt::Debug for DiscordMessenger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,6 +40,7 @@ impl DiscordMessenger {
             http,
             service,
             followups,
+            channels: Arc::default(),
         }
     }
 
@@ -74,11 +82,37 @@ fn classify(error: serenity::Error) -> DeliveryError {
 }
 
 impl DiscordMessenger {
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<u64, serenity::ChannelId>> {
+        // Only inserts and removals: a panic elsewhere can't leave the map torn.
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     async fn send(&self, recipient: u64, text: String) -> Result<(), DeliveryError> {
+        let message = serenity::CreateMessage::new().content(text);
+        let cached = self.channels().get(&recipient).copied();
+        if let Some(channel) = cached {
+            match channel.send_message(&self.http, message.clone()).await {
+                Ok(_) => return Ok(()),
+                // The channel is gone (404): ask for it again below.
+                Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)))
+                    if r.status_code.as_u16() == 404 =>
+                {
+                    self.channels().remove(&recipient);
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
         let to = serenity::UserId::new(recipient.max(1));
-        let channel = to.create_dm_channel(&self.http).await.map_err(classify)?;
+        let channel = to.create_dm_channel(&self.http).await.map_err(classify)?.id;
+        {
+            let mut channels = self.channels();
+            if channels.len() >= MAX_CHANNELS {
+                channels.clear();
+            }
+            channels.insert(recipient, channel);
+        }
         channel
-            .send_message(&self.http, serenity::CreateMessage::new().content(text))
+            .send_message(&self.http, message)
             .await
             .map_err(classify)?;
         Ok(())
