@@ -128,6 +128,9 @@ pub enum ServiceError {
     /// A booking id that cannot be one.
     #[error("`{0}` is not a booking id. Ids look like `K7Q2MD`; `/bookings` lists yours.")]
     BadBookingId(String),
+    /// A reschedule to the time the booking already has.
+    #[error("Your booking is already at that time. Pick another slot to move it.")]
+    SameTime,
     /// Google Calendar is not configured on this bot.
     #[error(
         "Calendar sync isn't available on this bot: its operator hasn't configured Google Calendar (`GOOGLE_CLIENT_ID`). Your bookings work all the same; `/bookings` lists them."
@@ -1463,6 +1466,9 @@ async fn reschedule_in(
     let facts =
         CommitFacts::load(tx, &mentor, current.mentee, start, now, Some(&id), external).await?;
     let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
+    if interval == current.interval {
+        return Err(ServiceError::SameTime);
+    }
     match tx.move_booking(&id, interval, actor, now).await {
         Ok(()) => {}
         Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),

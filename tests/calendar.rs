@@ -549,6 +549,10 @@ async fn google_busy_times_remove_the_overlapping_slots_from_the_picker() {
         picker.text()
     );
     assert!(!picker.text().contains("couldn't be checked"));
+    // Within five minutes the next picker uses the cached busy times.
+    let asked = w.google.count(Route::FreeBusy);
+    w.picker_on(Some(&day.to_string())).await;
+    assert_eq!(w.google.count(Route::FreeBusy), asked, "Google asked again");
     w.finish(bot).await;
 }
 

@@ -587,6 +587,17 @@ async fn rescheduling_keeps_the_id_records_history_and_may_overlap_its_own_time(
         Duration::minutes(30),
         "current session length"
     );
+    // Moving it to the time it already has is refused and changes nothing.
+    let same = service
+        .reschedule(
+            MENTEE,
+            booking.id.as_str(),
+            utc("2026-11-24T08:30:00Z"),
+            utc(NOW),
+        )
+        .await
+        .unwrap_err();
+    assert!(same.to_string().contains("already at that time"), "{same}");
     let history = service.store().booking_history(&booking.id).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].interval, booking.interval);

@@ -244,9 +244,14 @@ impl Google {
             Some(hit) => hit,
             None if !fetch => return Ok(ExternalBusy::NotConnected),
             None => {
+                // A day of margin on each side: pickers ask for spans that start at `now`, so
+                // the next click's span (a little later) is still covered by this answer.
+                let margin = Duration::days(1);
+                let fetch_span =
+                    Interval::new(span.start() - margin, span.end() + margin).unwrap_or(span);
                 let fetched = tokio::time::timeout(
                     self.options.busy_timeout,
-                    self.fetch_busy(store, mentor, span, now),
+                    self.fetch_busy(store, mentor, fetch_span, now),
                 )
                 .await;
                 match fetched {
