@@ -524,6 +524,49 @@ impl FakeGoogle {
         self.with(|s| s.faults.clear());
     }
 
+    /// From now on, each request of `route` (a wildcard is fine; the consent page only if
+    /// named) that has no queued [`fail_next`](FakeGoogle::fail_next) fault gets, with
+    /// probability `rate`, one of `faults` drawn uniformly, else normal handling. The draws
+    /// come from a small generator seeded with `seed`: the same seed and the same order of
+    /// requests give the same faults, so a run can be reproduced. Replaces an earlier
+    /// setting; `rate` 0 or no `faults` turns it off.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use testkit::{FakeGoogle, Fault, Route};
+    /// # async fn example(google: FakeGoogle) {
+    /// // ~20% of Calendar and token requests fail (5xx or 429), ~5% answer after 2 s.
+    /// google.set_random_faults(
+    ///     Route::Any,
+    ///     0.25,
+    ///     vec![
+    ///         Fault::Status(500),
+    ///         Fault::Status(503),
+    ///         Fault::RateLimited { retry_after_secs: 1 },
+    ///         Fault::Status(429),
+    ///         Fault::Delay(Duration::from_secs(2)),
+    ///     ],
+    ///     42,
+    /// );
+    /// # }
+    /// ```
+    pub fn set_random_faults(&self, route: Route, rate: f64, faults: Vec<Fault>, seed: u64) {
+        self.with(|s| {
+            s.random_faults = Some(state::RandomFaults::new(route, rate, faults, seed));
+        });
+    }
+
+    /// Stops injecting random faults (queued ones stay).
+    pub fn clear_random_faults(&self) {
+        self.with(|s| s.random_faults = None);
+    }
+
+    /// How many faults [`set_random_faults`](FakeGoogle::set_random_faults) injected since it
+    /// was last called.
+    pub fn random_faults_injected(&self) -> usize {
+        self.with(|s| s.random_faults.as_ref().map_or(0, |r| r.injected))
+    }
+
     /// While down, every route except the consent page answers 503 (`backendError`).
     pub fn set_down(&self, down: bool) {
         self.with(|s| s.down = down);

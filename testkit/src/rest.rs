@@ -137,12 +137,17 @@ async fn gatekeeper(State(inner): Shared, req: Request, next: Next) -> Response 
         .to_string();
     let limited = inner.update(|s| {
         s.requests.push((method.clone(), path.clone()));
-        let rule = s
+        if let Some(rule) = s
             .rate_rules
             .iter_mut()
-            .find(|r| r.remaining > 0 && r.matches(&method, &path))?;
-        rule.remaining -= 1;
-        Some(rule.retry_after)
+            .find(|r| r.remaining > 0 && r.matches(&method, &path))
+        {
+            rule.remaining -= 1;
+            return Some(rule.retry_after);
+        }
+        s.random_rate_rules
+            .iter_mut()
+            .find_map(|r| r.draw(&method, &path).then_some(r.retry_after))
     });
     let needs_auth = !(path.starts_with("/interactions/")
         || path.starts_with("/webhooks/")
@@ -188,7 +193,8 @@ async fn gatekeeper(State(inner): Shared, req: Request, next: Next) -> Response 
         .await
         .unwrap_or_default();
     let body_json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status != StatusCode::TOO_MANY_REQUESTS {
+    let expected_50007 = body_json["code"] == 50007 && inner.lock().quiet_dm_refusals;
+    if status != StatusCode::TOO_MANY_REQUESTS && !expected_50007 {
         eprintln!(
             "testkit: {method} {} -> {} {body_json}",
             redact(&path),

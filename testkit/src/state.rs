@@ -133,6 +133,52 @@ impl RateRule {
     }
 }
 
+/// A route answered 429 at random (see `FakeDiscord::set_random_rate_limit`).
+pub(crate) struct RandomRateRule {
+    /// Which requests (its `remaining` is unused).
+    pub rule: RateRule,
+    pub rate: f64,
+    pub retry_after: f64,
+    /// xorshift64* state (never 0): the same seed gives the same sequence of draws.
+    pub rng: u64,
+    /// Requests answered 429 by this rule so far.
+    pub hits: usize,
+}
+
+impl RandomRateRule {
+    pub(crate) fn new(rule: RateRule, rate: f64, retry_after: f64, seed: u64) -> Self {
+        // splitmix64 of the seed: nearby seeds give unrelated sequences, and 0 is avoided.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        RandomRateRule {
+            rule,
+            rate: rate.clamp(0.0, 1.0),
+            retry_after,
+            rng: (z ^ (z >> 31)) | 1,
+            hits: 0,
+        }
+    }
+
+    /// Whether this request of `method` to `path` is limited (one draw per matching request).
+    pub(crate) fn draw(&mut self, method: &str, path: &str) -> bool {
+        if !self.rule.matches(method, path) {
+            return false;
+        }
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let roll = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
+        let hit = roll < self.rate;
+        if hit {
+            self.hits += 1;
+        }
+        hit
+    }
+}
+
 /// A refused request, as recorded by [`crate::FakeDiscord::rejections`].
 #[derive(Clone, Debug)]
 pub struct Rejection {
@@ -167,6 +213,9 @@ pub(crate) struct State {
     pub resume_count: usize,
     pub next_conn: u64,
     pub rate_rules: Vec<RateRule>,
+    pub random_rate_rules: Vec<RandomRateRule>,
+    /// Refusals with 50007 (closed DMs) are recorded but not printed.
+    pub quiet_dm_refusals: bool,
     pub requests: Vec<(String, String)>,
     pub rejections: Vec<Rejection>,
     pub unknown_routes: Vec<(String, String)>,

@@ -1351,6 +1351,83 @@ async fn a_delay_after_fault_keeps_the_effect_even_when_the_client_gives_up() {
     assert_eq!(events[0].id, "abcdef");
 }
 
+/// The statuses of `n` GETs of a missing event (404 when no fault is drawn).
+async fn statuses(google: &FakeGoogle, token: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(get_event(google, token, "abcde").await.0.as_u16());
+    }
+    out
+}
+
+#[tokio::test]
+async fn random_faults_hit_about_their_rate_and_the_same_seed_repeats_the_same_faults() {
+    let faults = vec![
+        Fault::Status(503),
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+    ];
+    let (google, token) = connected().await;
+    google.set_random_faults(Route::AnyCalendar, 0.3, faults.clone(), 7);
+    let first = statuses(&google, &token, 200).await;
+    let faulted = first.iter().filter(|s| **s != 404).count();
+    assert!(
+        (30..=90).contains(&faulted),
+        "{faulted} of 200 faulted at a rate of 0.3"
+    );
+    assert!(
+        first.iter().all(|s| [404, 503, 429].contains(s)),
+        "{first:?}"
+    );
+    assert!(first.contains(&503) && first.contains(&429), "{first:?}");
+    assert_eq!(google.random_faults_injected(), faulted);
+
+    // Another fake with the same seed answers the same sequence; another seed does not.
+    let (again, token2) = connected().await;
+    again.set_random_faults(Route::AnyCalendar, 0.3, faults.clone(), 7);
+    assert_eq!(statuses(&again, &token2, 200).await, first);
+    let (other, token3) = connected().await;
+    other.set_random_faults(Route::AnyCalendar, 0.3, faults, 8);
+    assert_ne!(statuses(&other, &token3, 200).await, first);
+
+    // Queued faults come first; the consent page is not a Calendar route; off means off.
+    google.fail_next(Route::EventsGet, vec![Fault::Status(500)]);
+    assert_eq!(get_event(&google, &token, "abcde").await.0.as_u16(), 500);
+    let response = open_consent(&google, &consent_params(&all_scopes(), &[])).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    google.clear_random_faults();
+    assert!(
+        statuses(&google, &token, 50)
+            .await
+            .iter()
+            .all(|s| *s == 404)
+    );
+    assert_eq!(google.random_faults_injected(), 0);
+}
+
+#[tokio::test]
+async fn a_random_delay_fault_answers_normally_after_the_delay_and_rate_zero_is_off() {
+    let (google, token) = connected().await;
+    google.set_random_faults(
+        Route::EventsGet,
+        1.0,
+        vec![Fault::Delay(Duration::from_millis(200))],
+        1,
+    );
+    let started = Instant::now();
+    assert_eq!(statuses(&google, &token, 2).await, vec![404, 404]);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(google.random_faults_injected(), 2);
+    google.set_random_faults(Route::Any, 0.0, vec![Fault::Status(500)], 1);
+    assert!(
+        statuses(&google, &token, 20)
+            .await
+            .iter()
+            .all(|s| *s == 404)
+    );
+}
+
 #[tokio::test]
 async fn while_down_everything_but_the_consent_page_answers_503() {
     let (google, token) = connected().await;

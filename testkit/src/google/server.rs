@@ -90,6 +90,7 @@ async fn gatekeeper(State(shared): Shd, req: Request, next: Next) -> Response {
                 .iter()
                 .position(|(r, _)| r.matches(route))
                 .map(|i| s.faults.remove(i).1)
+                .or_else(|| s.random_faults.as_mut().and_then(|r| r.draw(route)))
         };
         (s.requests.len() - 1, outage, fault)
     });

@@ -228,6 +228,61 @@ impl StoredEvent {
     }
 }
 
+/// Faults injected at random (see `FakeGoogle::set_random_faults`): a seeded generator, so
+/// the same seed gives the same sequence of draws.
+pub(crate) struct RandomFaults {
+    pub route: Route,
+    pub rate: f64,
+    pub faults: Vec<Fault>,
+    /// xorshift64* state (never 0).
+    pub rng: u64,
+    /// Faults injected so far.
+    pub injected: usize,
+}
+
+impl RandomFaults {
+    pub fn new(route: Route, rate: f64, faults: Vec<Fault>, seed: u64) -> RandomFaults {
+        RandomFaults {
+            route,
+            rate: rate.clamp(0.0, 1.0),
+            faults,
+            // splitmix64 of the seed: nearby seeds give unrelated sequences, and 0 is avoided.
+            rng: splitmix64(seed) | 1,
+            injected: 0,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// One draw for a request of `route`: a fault with probability `rate`.
+    pub fn draw(&mut self, route: Route) -> Option<Fault> {
+        if !self.route.matches(route) || self.faults.is_empty() || self.rate <= 0.0 {
+            return None;
+        }
+        let roll = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        if roll >= self.rate {
+            return None;
+        }
+        let pick = (self.next() % self.faults.len() as u64) as usize;
+        self.injected += 1;
+        Some(self.faults[pick].clone())
+    }
+}
+
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A time interval `[start, end)`.
 pub(crate) type Span = (DateTime<Utc>, DateTime<Utc>);
 
@@ -253,6 +308,8 @@ pub(crate) struct State {
     /// Queued faults in order.
     pub faults: Vec<(Route, Fault)>,
     pub down: bool,
+    /// Faults drawn at random for requests without a queued fault.
+    pub random_faults: Option<RandomFaults>,
     pub requests: Vec<LoggedRequest>,
     /// Conferences created so far (for distinct Meet codes).
     pub meet_counter: u64,
@@ -275,6 +332,7 @@ impl Default for State {
             freebusy_errors: false,
             faults: Vec::new(),
             down: false,
+            random_faults: None,
             requests: Vec::new(),
             meet_counter: 0,
         }
