@@ -109,13 +109,13 @@ pub async fn run_tuned(
     tracing::info!(bind = %settings.http_bind, public = %settings.public_base_url, "HTTP server listening");
 
     let followups = Arc::new(Followups::default());
-    let worker_slot: Arc<OnceLock<Worker<DiscordMessenger>>> = Arc::new(OnceLock::new());
+    let worker_slot: Arc<OnceLock<Vec<Worker<DiscordMessenger>>>> = Arc::new(OnceLock::new());
     let wake_slot = worker_slot.clone();
     let data = Data {
         service: service.clone(),
         followups: followups.clone(),
         wake_jobs: Arc::new(move || {
-            if let Some(worker) = wake_slot.get() {
+            for worker in wake_slot.get().into_iter().flatten() {
                 worker.wake();
             }
         }),
@@ -146,22 +146,54 @@ pub async fn run_tuned(
         std::process::id(),
         getrandom::u32().unwrap_or(0)
     );
-    let worker = Worker::with_google(
-        store.clone(),
-        messenger,
-        owner,
-        tuning.worker.clone(),
-        google,
-    );
-    let _ = worker_slot.set(worker.clone());
-    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker_task = tokio::spawn(async move {
-        worker
-            .run(async move {
-                let _ = worker_stopped.await;
+    // Two lanes unless the tuning names kinds itself: DMs are fast and calendar calls may be
+    // slow (a struggling Google), so each has its own worker and one never waits on the other.
+    let lanes: Vec<(&str, Option<Vec<String>>)> = match &tuning.worker.kinds {
+        Some(kinds) => vec![("jobs", Some(kinds.clone()))],
+        None => vec![
+            (
+                "dm",
+                Some(vec![
+                    crate::domain::Notice::JOB_KIND.to_owned(),
+                    crate::domain::AccountNotice::JOB_KIND.to_owned(),
+                ]),
+            ),
+            (
+                "calendar",
+                Some(vec![crate::store::CALENDAR_SYNC.to_owned()]),
+            ),
+        ],
+    };
+    let workers: Vec<Worker<DiscordMessenger>> = lanes
+        .into_iter()
+        .map(|(lane, kinds)| {
+            Worker::with_google(
+                store.clone(),
+                messenger.clone(),
+                format!("{owner}-{lane}"),
+                WorkerConfig {
+                    kinds,
+                    ..tuning.worker.clone()
+                },
+                google.clone(),
+            )
+        })
+        .collect();
+    let _ = worker_slot.set(workers.clone());
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker_tasks: Vec<_> = workers
+        .into_iter()
+        .map(|worker| {
+            let mut stopped = workers_stopped.clone();
+            tokio::spawn(async move {
+                worker
+                    .run(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await;
             })
-            .await;
-    });
+        })
+        .collect();
 
     let shards = client.shard_manager.clone();
     let runners = shards.runners.clone();
@@ -192,10 +224,12 @@ pub async fn run_tuned(
             Ok(())
         }
     };
-    let _ = stop_worker.send(());
+    let _ = stop_workers.send(true);
     let _ = stop_http.send(());
-    if let Err(e) = worker_task.await {
-        tracing::error!(error = %e, "the job worker stopped abnormally");
+    for task in worker_tasks {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "a job worker stopped abnormally");
+        }
     }
     match http_task.await {
         Ok(Ok(())) => {}

@@ -121,6 +121,9 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// Wait between passes when nothing wakes the worker.
     pub idle_poll: StdDuration,
+    /// Claim only jobs of these kinds (`None`: every kind). Separate workers for fast DMs
+    /// and slow calendar calls keep a slow Google from holding DMs back.
+    pub kinds: Option<Vec<String>>,
 }
 
 impl Default for WorkerConfig {
@@ -135,6 +138,7 @@ impl Default for WorkerConfig {
             max_backoff: Duration::minutes(5),
             max_attempts: 10,
             idle_poll: StdDuration::from_secs(1),
+            kinds: None,
         }
     }
 }
@@ -309,11 +313,12 @@ impl<M: Messenger> Worker<M> {
         let jobs = self
             .inner
             .store
-            .claim_jobs(
+            .claim_jobs_of(
                 &self.inner.owner,
                 now,
                 now + config.lease,
                 config.batch.max(1),
+                config.kinds.as_deref(),
             )
             .await?;
         let claimed = jobs.len();

@@ -387,3 +387,39 @@ async fn a_panicking_write_is_rolled_back_alone_and_its_batch_mates_commit() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_worker_lane_claims_only_its_own_kinds_of_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let now = utc(NOW);
+    let job = |kind: &str| NewJob {
+        kind: kind.into(),
+        booking: None,
+        payload: serde_json::json!({}),
+        run_after: now,
+        now,
+    };
+    let jobs = vec![
+        job("calendar_sync"),
+        job("dm"),
+        job("dm_account"),
+        job("calendar_sync"),
+    ];
+    store
+        .transact(move |tx| Box::pin(async move { tx.enqueue(&jobs).await }))
+        .await
+        .unwrap();
+    let lease_end = now + Duration::seconds(60);
+    let dm_kinds = ["dm".to_owned(), "dm_account".to_owned()];
+    let dms = store
+        .claim_jobs_of("dm-lane", now, lease_end, 10, Some(&dm_kinds))
+        .await
+        .unwrap();
+    let mut kinds: Vec<_> = dms.iter().map(|j| j.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["dm", "dm_account"]);
+    let rest = store.claim_jobs("any", now, lease_end, 10).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(rest.iter().all(|j| j.kind == "calendar_sync"));
+}

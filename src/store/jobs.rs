@@ -104,22 +104,33 @@ pub(super) async fn claim(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u32,
+    kinds: Option<&[String]>,
 ) -> StoreResult<Vec<Job>> {
+    // Kinds are bound as parameters ?5, ?6, ...; only their count shapes the statement.
+    let kind_filter = match kinds {
+        Some(kinds) => {
+            let params: Vec<String> = (0..kinds.len()).map(|i| format!("?{}", i + 5)).collect();
+            format!("AND kind IN ({})", params.join(", "))
+        }
+        None => String::new(),
+    };
     let sql = format!(
         "UPDATE jobs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
          WHERE id IN (SELECT id FROM jobs
                       WHERE state = 'queued' AND run_after <= ?3
-                        AND (lease_until IS NULL OR lease_until <= ?3)
+                        AND (lease_until IS NULL OR lease_until <= ?3) {kind_filter}
                       ORDER BY run_after, id LIMIT ?4)
          RETURNING {COLUMNS}"
     );
-    let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(to_secs(lease_until))
         .bind(to_secs(now))
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?;
+        .bind(i64::from(limit));
+    for kind in kinds.unwrap_or_default() {
+        query = query.bind(kind.as_str());
+    }
+    let rows: Vec<JobRow> = query.fetch_all(conn).await?;
     let mut jobs = rows
         .into_iter()
         .map(JobRow::into_job)

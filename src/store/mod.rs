@@ -314,9 +314,33 @@ impl Store {
     ) -> StoreResult<Vec<Job>> {
         // Job bookkeeping goes through the group-commit writer too, so under load it shares
         // fsyncs with bookings instead of competing with them for the write lock.
+        self.claim_jobs_of(owner, now, lease_until, limit, None)
+            .await
+    }
+
+    /// Like [`Store::claim_jobs`], only jobs of the given kinds (all kinds for `None`).
+    pub async fn claim_jobs_of(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+        kinds: Option<&[String]>,
+    ) -> StoreResult<Vec<Job>> {
         let owner = owner.to_owned();
+        let kinds = kinds.map(<[String]>::to_vec);
         self.transact(move |tx| {
-            Box::pin(async move { jobs::claim(&mut tx.tx, &owner, now, lease_until, limit).await })
+            Box::pin(async move {
+                jobs::claim(
+                    &mut tx.tx,
+                    &owner,
+                    now,
+                    lease_until,
+                    limit,
+                    kinds.as_deref(),
+                )
+                .await
+            })
         })
         .await
     }
