@@ -24,9 +24,3 @@ pub mod jobs;
 pub mod scheduling;
 pub mod service;
 pub mod store;
-
-/// mimalloc for everything that links the bot (the binary, tests, benchmarks, load tools):
-/// under load the bot allocates many small, short-lived values (JSON, rows) on several
-/// threads, and glibc's allocator spent about a fifth of all CPU time doing so.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
