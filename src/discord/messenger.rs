@@ -131,7 +131,17 @@ impl Messenger for DiscordMessenger {
     }
 
     async fn undeliverable(&self, notice: &Notice, booking: &Booking) {
-        let Some(token) = self.followups.take(booking.id.as_str()) else {
+        // The actor's command remembers its token right after its change commits; the worker
+        // can get here first (the job is due at once), so give it a moment.
+        let mut token = None;
+        for _ in 0..20 {
+            token = self.followups.take(booking.id.as_str());
+            if token.is_some() {
+                break;
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        let Some(token) = token else {
             return;
         };
         let who = match notice {
