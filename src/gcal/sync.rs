@@ -69,12 +69,8 @@ pub async fn run(
     };
     if now >= booking.interval.end() {
         let error = "the session ended before its calendar event could be updated";
-        let record = (booking.calendar_status == CalendarStatus::Pending).then(|| SyncRecord {
-            status: CalendarStatus::Failed,
-            event_id: None,
-            meet_link: None,
-            error: Some(error.to_owned()),
-        });
+        let record = (booking.calendar_status == CalendarStatus::Pending)
+            .then(|| bare(CalendarStatus::Failed, Some(error.to_owned())));
         return finish_with(
             store,
             job,
@@ -99,52 +95,37 @@ pub async fn run(
         BookingStatus::Active => sync.make_current().await,
         BookingStatus::Cancelled => sync.remove().await,
     };
-    match result {
-        Ok(record) => {
-            let error = record.error.clone();
-            finish_with(
-                store,
-                job,
-                owner,
-                now,
-                &booking,
-                target,
-                Some(record),
-                error.as_deref(),
-            )
-            .await
-        }
-        Err(Failure::NotConnected) => {
-            let record = SyncRecord {
-                status: CalendarStatus::NotConnected,
-                event_id: None,
-                meet_link: None,
-                error: None,
-            };
-            finish_with(store, job, owner, now, &booking, target, Some(record), None).await
-        }
-        Err(Failure::Retry { after, error }) => Ok(SyncOutcome::Retry { after, error }),
+    let record = match result {
+        Ok(record) => record,
+        Err(Failure::NotConnected) => bare(CalendarStatus::NotConnected, None),
+        Err(Failure::Retry { after, error }) => return Ok(SyncOutcome::Retry { after, error }),
         Err(Failure::Permanent(error)) => {
             tracing::warn!(booking = %booking.id, error, "calendar sync failed for good");
-            let record = SyncRecord {
-                status: CalendarStatus::Failed,
-                event_id: None,
-                meet_link: None,
-                error: Some(error.clone()),
-            };
-            finish_with(
-                store,
-                job,
-                owner,
-                now,
-                &booking,
-                target,
-                Some(record),
-                Some(&error),
-            )
-            .await
+            bare(CalendarStatus::Failed, Some(error))
         }
-        Err(Failure::Store(error)) => Err(error),
+        Err(Failure::Store(error)) => return Err(error),
+    };
+    let error = record.error.clone();
+    finish_with(
+        store,
+        job,
+        owner,
+        now,
+        &booking,
+        target,
+        Some(record),
+        error.as_deref(),
+    )
+    .await
+}
+
+/// A result without an event id or link to record (those already stored stay).
+fn bare(status: CalendarStatus, error: Option<String>) -> SyncRecord {
+    SyncRecord {
+        status,
+        event_id: None,
+        meet_link: None,
+        error,
     }
 }
 
@@ -366,12 +347,7 @@ impl Sync<'_> {
             async move { client.delete_event(&t, &id).await }
         })
         .await??;
-        Ok(SyncRecord {
-            status: CalendarStatus::Cancelled,
-            event_id: None,
-            meet_link: None,
-            error: None,
-        })
+        Ok(bare(CalendarStatus::Cancelled, None))
     }
 }
 
