@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::Connection;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
 mod support;
-use support::{Bot, WAIT, booking_id, dump};
+use support::{Bot, booking_id, dump};
 
 const NOT_FOUND: &str = "No booking with that id among your sessions";
 /// `/bookings role:` choices as Discord sends them (poise registers their index).
@@ -105,24 +104,7 @@ impl World {
 
     /// Waits until the job worker has nothing queued, so the database holds still.
     async fn quiet(&self) {
-        let url = format!("sqlite://{}", self.db().display());
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            let queued: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-            if queued == 0 {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{queued} jobs still queued"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        support::wait_jobs_drained(&self.db()).await;
     }
 
     async fn new() -> (World, Bot) {
@@ -143,18 +125,7 @@ impl World {
             moving: None,
         };
         for mentor in [&w.mentor, &w.other_mentor] {
-            let set = w
-                .run(
-                    mentor,
-                    "availability set",
-                    vec![
-                        Opt::str("days", "everyday"),
-                        Opt::str("hours", "00:00-24:00"),
-                        Opt::str("timezone", "UTC"),
-                    ],
-                )
-                .await;
-            assert!(set.text().contains("You're now a mentor"), "{}", set.text());
+            support::open_mentor(&w.fake, mentor).await;
         }
         w.target = w.book(&w.mentee, &w.mentor, 0).await;
         w.theirs = w.book(&w.co_mentee, &w.mentor, 0).await;

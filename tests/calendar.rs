@@ -114,16 +114,7 @@ impl World {
 
     /// A mentor free round the clock in UTC.
     async fn open_mentor(&self) {
-        self.run(
-            &self.mentor,
-            "availability set",
-            vec![
-                Opt::str("days", "everyday"),
-                Opt::str("hours", "00:00-24:00"),
-                Opt::str("timezone", "UTC"),
-            ],
-        )
-        .await;
+        support::open_mentor(&self.fake, &self.mentor).await;
     }
 
     async fn picker_on(&self, date: Option<&str>) -> Message {

@@ -52,18 +52,7 @@ impl World {
 
     /// A mentor available round the clock in UTC, so slots exist whenever the test runs.
     async fn open_mentor(&self) {
-        let reply = self
-            .run(
-                &self.mentor,
-                "availability set",
-                vec![
-                    Opt::str("days", "everyday"),
-                    Opt::str("hours", "00:00-24:00"),
-                    Opt::str("timezone", "UTC"),
-                ],
-            )
-            .await;
-        assert!(reply.text().contains("mentor"), "{}", reply.text());
+        support::open_mentor(&self.fake, &self.mentor).await;
     }
 
     async fn picker(&self, who: &FakeUser) -> Message {

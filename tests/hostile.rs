@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Connection;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
 mod support;
-use support::{Bot, WAIT, booking_id, dump};
+use support::{Bot, booking_id, dump};
 
 /// Texts a user must never see: Rust, SQL and internal-error leakage.
 const LEAKS: [&str; 9] = [
@@ -135,24 +134,7 @@ impl World {
 
     /// Waits until the job worker has nothing queued, so the database holds still.
     async fn quiet(&self) {
-        let url = format!("sqlite://{}", self.db().display());
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-            let queued: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-            if queued == 0 {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{queued} jobs still queued"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        support::wait_jobs_drained(&self.db()).await;
     }
 
     /// A mentor open round the clock in UTC; the mentee holds one active and one cancelled
@@ -175,18 +157,7 @@ impl World {
             cancelled: String::new(),
             pickers: Vec::new(),
         };
-        let set = world
-            .run(
-                &world.mentor,
-                "availability set",
-                vec![
-                    Opt::str("days", "everyday"),
-                    Opt::str("hours", "00:00-24:00"),
-                    Opt::str("timezone", "UTC"),
-                ],
-            )
-            .await;
-        assert!(set.text().contains("You're now a mentor"), "{}", set.text());
+        support::open_mentor(&world.fake, &world.mentor).await;
         let w = &world;
         let book = |index: usize| async move {
             let picker = w

@@ -198,3 +198,46 @@ pub async fn dump(db: &Path) -> String {
     }
     out
 }
+
+/// Makes `who` (not yet a mentor) a mentor available round the clock in UTC (so slots exist whenever a test
+/// runs) and checks the reply.
+pub async fn open_mentor(fake: &FakeDiscord, who: &testkit::FakeUser) {
+    let reply = run(
+        fake,
+        who,
+        "availability set",
+        vec![
+            testkit::Opt::str("days", "everyday"),
+            testkit::Opt::str("hours", "00:00-24:00"),
+            testkit::Opt::str("timezone", "UTC"),
+        ],
+    )
+    .await;
+    assert!(
+        reply.text().contains("You're now a mentor"),
+        "{}",
+        reply.text()
+    );
+}
+
+/// Waits until the job worker has nothing queued in `db`, so the database holds still.
+pub async fn wait_jobs_drained(db: &Path) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", db.display());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if queued == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{queued} jobs still queued"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
