@@ -141,8 +141,6 @@ async fn route(
             };
             match result {
                 Ok(booking) => {
-                    data.followups.remember(booking.id.as_str(), &click.token);
-                    (data.wake_jobs)();
                     let (_, other) = booking.other_person(viewer);
                     let (title, line) = match mode {
                         Mode::Book => (
@@ -160,7 +158,13 @@ async fn route(
                         when(booking.interval.start()),
                         booking.interval.duration().num_minutes()
                     ));
-                    update(ctx, click, embed, vec![]).await
+                    let answered = update(ctx, click, embed, vec![]).await;
+                    if answered.is_ok() {
+                        data.followups
+                            .remember(booking.id.as_str(), viewer.0, &click.token);
+                    }
+                    (data.wake_jobs)();
+                    answered
                 }
                 Err(ServiceError::Rejected(Rejection::SlotTaken | Rejection::DayFull)) => {
                     let tz = data.service.viewer_tz(mentor, viewer, now).await?;

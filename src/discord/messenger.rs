@@ -131,11 +131,19 @@ impl Messenger for DiscordMessenger {
     }
 
     async fn undeliverable(&self, notice: &Notice, booking: &Booking) {
-        // The actor's command remembers its token right after its change commits; the worker
-        // can get here first (the job is due at once), so give it a moment.
+        // Who made the change this DM is about: the booker for booking notices.
+        let actor = match notice {
+            Notice::Cancelled { actor, .. } | Notice::Rescheduled { actor, .. } => *actor,
+            Notice::Booked { .. } | Notice::Confirmed { .. } | Notice::MeetLink { .. } => {
+                booking.mentee.0
+            }
+        };
+        // The actor's command remembers its token once it has answered, just after its change
+        // committed; the worker can get here first (the job is due at once), so give it a
+        // moment.
         let mut token = None;
         for _ in 0..20 {
-            token = self.followups.take(booking.id.as_str());
+            token = self.followups.take(booking.id.as_str(), actor);
             if token.is_some() {
                 break;
             }

@@ -39,12 +39,12 @@ pub struct Data {
 const FOLLOWUP_LIFETIME: Duration = Duration::from_secs(14 * 60);
 
 /// Interaction tokens of the people who just booked, cancelled or moved a booking, by
-/// booking id: if the other person's DM bounces (50007), the actor gets an ephemeral
-/// follow-up. In memory only: tokens are credentials and never reach the log or the
+/// booking id and actor: if a DM about their change bounces (50007), that actor gets an
+/// ephemeral follow-up. In memory only: tokens are credentials and never reach the log or the
 /// database.
 #[derive(Default)]
 pub struct Followups {
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    tokens: Mutex<HashMap<(String, u64), (String, Instant)>>,
 }
 
 impl std::fmt::Debug for Followups {
@@ -54,20 +54,21 @@ impl std::fmt::Debug for Followups {
 }
 
 impl Followups {
-    /// Remembers the actor's interaction `token` for `booking`.
-    pub fn remember(&self, booking: &str, token: &str) {
+    /// Remembers `actor`'s interaction `token` for their change of `booking`. Call it once
+    /// the interaction has been answered: a follow-up needs the initial response.
+    pub fn remember(&self, booking: &str, actor: u64, token: &str) {
         let Ok(mut tokens) = self.tokens.lock() else {
             return;
         };
         let now = Instant::now();
         tokens.retain(|_, (_, at)| now.duration_since(*at) < FOLLOWUP_LIFETIME);
-        tokens.insert(booking.to_owned(), (token.to_owned(), now));
+        tokens.insert((booking.to_owned(), actor), (token.to_owned(), now));
     }
 
-    /// The still valid token for `booking`, if any (taken: one follow-up per change).
-    pub fn take(&self, booking: &str) -> Option<String> {
+    /// `actor`'s still valid token for `booking`, if any (taken: one follow-up per change).
+    pub fn take(&self, booking: &str, actor: u64) -> Option<String> {
         let mut tokens = self.tokens.lock().ok()?;
-        let (token, at) = tokens.remove(booking)?;
+        let (token, at) = tokens.remove(&(booking.to_owned(), actor))?;
         (at.elapsed() < FOLLOWUP_LIFETIME).then_some(token)
     }
 }

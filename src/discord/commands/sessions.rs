@@ -203,13 +203,8 @@ pub async fn cancel(
         .service
         .cancel(me(ctx), &booking, reason.as_deref(), Utc::now())
         .await?;
-    if let poise::Context::Application(app) = ctx {
-        data.followups
-            .remember(cancelled.id.as_str(), &app.interaction.token);
-    }
-    (data.wake_jobs)();
     let (_, other) = cancelled.other_person(me(ctx));
-    say(
+    let answered = say(
         ctx,
         format!(
             "Cancelled `{}` ({}) with {}. They'll get a DM{}.",
@@ -223,7 +218,13 @@ pub async fn cancel(
             }
         ),
     )
-    .await
+    .await;
+    if let (Ok(()), poise::Context::Application(app)) = (&answered, ctx) {
+        data.followups
+            .remember(cancelled.id.as_str(), me(ctx).0, &app.interaction.token);
+    }
+    (data.wake_jobs)();
+    answered
 }
 
 /// Move one of your sessions to another free slot of the same mentor.
