@@ -1120,19 +1120,27 @@ impl Service {
         if changed.is_empty() && mentor_in.is_none() {
             return Ok(());
         }
+        let users: Vec<UserId> = changed.iter().map(|(user, _)| *user).collect();
         let names = changed;
-        self.transact_profile(move |tx| {
-            Box::pin(async move {
-                for (user, name) in &names {
-                    tx.remember_name(*user, name).await?;
-                }
-                if let Some((guild, mentor)) = mentor_in {
-                    tx.list_in_guild(guild, mentor, now).await?;
-                }
-                Ok::<(), ServiceError>(())
+        // Only names are cached of what this writes (server listings are always read
+        // fresh), so only they are forgotten: a new mentee's first picker must not empty
+        // the cache everyone's clicks are served from.
+        let result = self
+            .store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    for (user, name) in &names {
+                        tx.remember_name(*user, name).await?;
+                    }
+                    if let Some((guild, mentor)) = mentor_in {
+                        tx.list_in_guild(guild, mentor, now).await?;
+                    }
+                    Ok::<(), ServiceError>(())
+                })
             })
-        })
-        .await
+            .await;
+        self.cache.forget_names(&users);
+        result
     }
 
     /// The display name last seen for `user`.

@@ -73,6 +73,17 @@ impl ReadCache {
         *maps = Maps::default();
     }
 
+    /// Forgets the names of `users` only; call after a write of just those names has
+    /// committed. The generation still moves on, so a read of any kind that began before the
+    /// write is not kept (it might have seen an older name).
+    pub(super) fn forget_names(&self, users: &[UserId]) {
+        let mut maps = self.maps();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for user in users {
+            maps.names.remove(user);
+        }
+    }
+
     fn keep(&self, ticket: Ticket, f: impl FnOnce(&mut Maps)) {
         let mut maps = self.maps();
         if self.generation.load(Ordering::Acquire) == ticket.0 {
@@ -144,5 +155,23 @@ mod tests {
         cache.clear();
         assert_eq!(cache.name(UserId(1)), None);
         assert_eq!(cache.role(7), None);
+    }
+
+    #[test]
+    fn forgetting_names_keeps_the_other_values_but_refuses_reads_begun_before() {
+        let cache = ReadCache::default();
+        let ticket = cache.ticket();
+        cache.keep_name(ticket, UserId(1), Some("ann".into()));
+        cache.keep_name(ticket, UserId(2), Some("bo".into()));
+        cache.keep_zone(ticket, UserId(1), Some(chrono_tz::UTC));
+        cache.keep_role(ticket, 7, Some(8));
+        let before = cache.ticket();
+        cache.forget_names(&[UserId(1)]);
+        assert_eq!(cache.name(UserId(1)), None);
+        assert_eq!(cache.name(UserId(2)), Some(Some("bo".into())));
+        assert_eq!(cache.zone(UserId(1)), Some(Some(chrono_tz::UTC)));
+        assert_eq!(cache.role(7), Some(Some(8)));
+        cache.keep_name(before, UserId(1), Some("old ann".into()));
+        assert_eq!(cache.name(UserId(1)), None);
     }
 }
