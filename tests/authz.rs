@@ -180,6 +180,7 @@ impl World {
         for who in self.outsiders() {
             self.picker(who, &self.mentor).await;
         }
+        support::wait_names_stored(&self.db(), &self.outsiders()).await;
         self.quiet().await;
         let before = dump(&self.db()).await;
         let mut tried = 0;

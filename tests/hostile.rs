@@ -188,6 +188,7 @@ impl World {
             .await;
         assert!(moving.button_id("Next day").is_some(), "{}", moving.text());
         pickers.push((Who::Mentor, moving.id));
+        support::wait_names_stored(&world.db(), &[&world.mentee, &world.stranger]).await;
         world.quiet().await;
         world.active = active;
         world.active_start = active_start;

@@ -220,6 +220,39 @@ pub async fn open_mentor(fake: &FakeDiscord, who: &testkit::FakeUser) {
     );
 }
 
+/// Waits until `db` holds a display name for each of `users`. A picker is shown before the
+/// names it saw are stored (that write waits for a disk flush), so a test that snapshots the
+/// database after opening pickers waits for this first.
+pub async fn wait_names_stored(db: &Path, users: &[&testkit::FakeUser]) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", db.display());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let mut missing = Vec::new();
+        for user in users {
+            let named: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM users WHERE user_id = ? AND name IS NOT NULL",
+            )
+            .bind(user.id as i64)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            if named == 0 {
+                missing.push(user.name.clone());
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no name stored for {missing:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until the job worker has nothing queued in `db`, so the database holds still.
 pub async fn wait_jobs_drained(db: &Path) {
     use sqlx::Connection;

@@ -43,17 +43,6 @@ async fn open_picker(
         .service
         .day_slots(mentor_id, viewer, date, None, now)
         .await?;
-    // Only a picker that opens remembers names: bad input changes nothing.
-    data.service
-        .seen(
-            vec![
-                (mentor_id, mentor_name.clone()),
-                (viewer, display_name(ctx.author())),
-            ],
-            None,
-            now,
-        )
-        .await?;
     let (embed, rows) = render(&PickerView {
         mentor: mentor_id.0,
         mentor_name: &mentor_name,
@@ -63,7 +52,18 @@ async fn open_picker(
         chosen: None,
         notice: None,
     });
-    show(ctx, embed, rows).await
+    show(ctx, embed, rows).await?;
+    // Only a picker that opens remembers names (bad input changes nothing), and only after
+    // it is on screen: the write waits for a disk flush that the user need not wait for, and
+    // a name that could not be stored is no reason to fail the picker.
+    let names = vec![
+        (mentor_id, mentor_name),
+        (viewer, display_name(ctx.author())),
+    ];
+    if let Err(e) = data.service.seen(names, None, now).await {
+        tracing::warn!(error = %format!("{e:#}"), "could not remember display names");
+    }
+    Ok(())
 }
 
 /// Days with free slots of the mentor named in the `mentor` option.
