@@ -1178,8 +1178,8 @@ impl FakeDiscord {
             .wait_for(SETUP_WAIT, |s| {
                 let found = s
                     .visible_commands(guild)
-                    .into_iter()
-                    .find(|c| c["name"] == name && c["type"].as_u64().unwrap_or(1) == kind);
+                    .find(|c| c["name"] == name && c["type"].as_u64().unwrap_or(1) == kind)
+                    .cloned();
                 match found {
                     Some(c) => Some(Some(c)),
                     // Once the bot has registered, a missing command stays missing.
@@ -1194,7 +1194,6 @@ impl FakeDiscord {
                 .inner
                 .lock()
                 .visible_commands(guild)
-                .iter()
                 .map(|c| format!("{} (type {})", c["name"], c["type"]))
                 .collect();
             format!(
@@ -1408,7 +1407,7 @@ impl FakeDiscord {
                     user_id: who.id,
                     channel_id,
                     guild_id: req.guild,
-                    payload: payload.clone(),
+                    payload: Value::Null,
                     sent_at: Instant::now(),
                     initial: None,
                     result_at: None,
@@ -1426,7 +1425,11 @@ impl FakeDiscord {
             );
             s.interaction_order.push(id);
             s.interaction_by_token.insert(token.clone(), id);
-            s.dispatch("INTERACTION_CREATE", &payload)
+            let dispatched = s.dispatch("INTERACTION_CREATE", &payload);
+            if let Some(sent) = s.interactions.get_mut(&id) {
+                sent.payload = payload;
+            }
+            dispatched
         });
         Pending {
             fake: self.clone(),
@@ -1715,6 +1718,39 @@ impl Pending {
 
     /// Waits for the bot's initial response (at most Discord's 3 s, plus a little slack).
     pub async fn response(&self) -> Result<Response, String> {
+        self.wait_initial(|s, i, initial| {
+            let message = i
+                .original
+                .and_then(|m| s.message_value(m))
+                .map(Message::from_raw);
+            Response {
+                kind: initial.kind,
+                message,
+                choices: i
+                    .choices
+                    .iter()
+                    .flatten()
+                    .map(|c| {
+                        (
+                            c["name"].as_str().unwrap_or_default().to_string(),
+                            c["value"].clone(),
+                        )
+                    })
+                    .collect(),
+                modal: i.modal.clone(),
+                raw: initial.body.clone(),
+                latency: initial.at - i.sent_at,
+            }
+        })
+        .await
+    }
+
+    /// Waits for the initial response and reads what `read` takes of it (only what callers
+    /// need: copying whole messages on every wait was most of the fake's own CPU time).
+    async fn wait_initial<T>(
+        &self,
+        read: impl Fn(&state::State, &state::Interaction, &state::Initial) -> T,
+    ) -> Result<T, String> {
         if let (Some(e), 0) = (&self.error, self.id) {
             return Err(e.clone());
         }
@@ -1732,28 +1768,7 @@ impl Pending {
                         > state::INITIAL_RESPONSE_WINDOW + RESPONSE_GRACE;
                     return expired.then_some(None);
                 };
-                let message = i
-                    .original
-                    .and_then(|m| s.message_value(m))
-                    .map(Message::from_raw);
-                Some(Some(Response {
-                    kind: initial.kind,
-                    message,
-                    choices: i
-                        .choices
-                        .iter()
-                        .flatten()
-                        .map(|c| {
-                            (
-                                c["name"].as_str().unwrap_or_default().to_string(),
-                                c["value"].clone(),
-                            )
-                        })
-                        .collect(),
-                    modal: i.modal.clone(),
-                    raw: initial.body.clone(),
-                    latency: initial.at - i.sent_at,
-                }))
+                Some(Some(read(s, i, initial)))
             })
             .await
             .flatten();
@@ -1776,8 +1791,8 @@ impl Pending {
     /// The message the user ends up seeing: the callback's message (types 4 and 7), or after
     /// a deferral (5, 6) the edit of `@original` or the first follow-up (waits up to 5 s).
     pub async fn settled(&self) -> Result<Message, String> {
-        let response = self.response().await?;
-        match response.kind {
+        let kind = self.wait_initial(|_, _, initial| initial.kind).await?;
+        match kind {
             8 => return Err("an autocomplete answer has no message".to_string()),
             9 => return Err("the bot opened a modal (use submit_modal)".to_string()),
             _ => {}
@@ -1796,7 +1811,7 @@ impl Pending {
             Some(None) => Err("the resulting message was deleted".to_string()),
             None => Err(format!(
                 "deferred with type {} but no edit or follow-up arrived within {SETTLE_WAIT:?}{}",
-                response.kind,
+                kind,
                 {
                     let r = self.refusals();
                     if r.is_empty() {

@@ -539,18 +539,18 @@ fn handle_callback(
         );
         return Err(ApiError::form(&errs));
     }
-    let data = payload.get("data").cloned().unwrap_or(Value::Null);
+    let data = payload.get("data").unwrap_or(&Value::Null);
     let mut errs = FormErrors::default();
     match kind {
-        4 | 7 => limits::check_message(&data, "data", &mut errs),
-        8 => limits::check_choices(&data, &mut errs),
-        9 => limits::check_modal(&data, &mut errs),
+        4 | 7 => limits::check_message(data, "data", &mut errs),
+        8 => limits::check_choices(data, &mut errs),
+        9 => limits::check_modal(data, &mut errs),
         _ => {}
     }
     if !errs.is_empty() {
         return Err(ApiError::form(&errs));
     }
-    if kind == 4 && !limits::message_has_body(&data, files.len()) {
+    if kind == 4 && !limits::message_has_body(data, files.len()) {
         return Err(ApiError::empty_message());
     }
 
@@ -568,17 +568,18 @@ fn handle_callback(
     match kind {
         4 | 5 => {
             let msg_id = snowflake();
+            let empty = json!({});
             let (flags, body) = if kind == 4 {
-                (flags_in & (4 | 64 | 4096), data.clone())
+                (flags_in & (4 | 64 | 4096), data)
             } else {
-                (128 | (flags_in & 64), json!({}))
+                (128 | (flags_in & 64), &empty)
             };
             let origin = origin_of(s, id, None);
             let raw = payloads::message(
                 msg_id,
                 channel_id,
                 inner.bot_user(),
-                &body,
+                body,
                 message_type_for(ikind),
                 flags,
                 Some(inner.application_id),
@@ -602,7 +603,7 @@ fn handle_callback(
         6 => original = source,
         7 => {
             if let Some(src) = source {
-                s.edit_message(src, &data, true);
+                s.edit_message(src, data, true);
             }
             original = source;
             result = Some(source);

@@ -434,7 +434,8 @@ impl State {
         };
         session.seq += 1;
         let seq = session.seq;
-        let text = json!({"op": 0, "t": event, "s": seq, "d": data}).to_string();
+        // Written out rather than built as a `Value`, which would deep-copy `data` first.
+        let text = format!(r#"{{"op":0,"t":{},"s":{seq},"d":{data}}}"#, json!(event));
         session.backlog.push_back((seq, text.clone()));
         while session.backlog.len() > 256 {
             session.backlog.pop_front();
@@ -456,12 +457,11 @@ impl State {
     }
 
     /// All commands visible in a guild (or, with `None`, in DMs): guild commands first.
-    pub(crate) fn visible_commands(&self, guild_id: Option<u64>) -> Vec<Value> {
-        let mut out = Vec::new();
-        if let Some(g) = guild_id {
-            out.extend(self.guild_commands.get(&g).cloned().unwrap_or_default());
-        }
-        out.extend(self.global_commands.iter().cloned());
-        out
+    pub(crate) fn visible_commands(&self, guild_id: Option<u64>) -> impl Iterator<Item = &Value> {
+        guild_id
+            .and_then(|g| self.guild_commands.get(&g))
+            .into_iter()
+            .flatten()
+            .chain(&self.global_commands)
     }
 }
