@@ -139,13 +139,18 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout);
+        // No ping before handing out a connection (sqlx's default): an SQLite connection is
+        // a file handle that cannot go stale, and the ping cost a round trip to the
+        // connection's thread on every query.
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.write_connections.max(1))
             .acquire_timeout(StdDuration::from_secs(30))
             .connect_with(connect.clone())
             .await?;
         MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(options.read_connections.max(1))
             .connect_with(connect.read_only(true))
             .await?;
