@@ -1332,12 +1332,15 @@ impl FakeDiscord {
                 who.name, message.id
             ));
         }
-        let current = Message::from_raw(stored.raw.clone());
-        let component = current
-            .all_components()
+        let component = stored.raw["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().into_iter().flatten())
             .find(|c| c["custom_id"] == custom_id)
             .cloned()
             .ok_or_else(|| {
+                let current = Message::from_raw(stored.raw.clone());
                 format!(
                     "message {} has no component {custom_id:?} now (buttons {:?}, selects {:?})",
                     message.id,
