@@ -148,22 +148,25 @@ pub async fn run_tuned(
     );
     // Two lanes unless the tuning names kinds itself: DMs are fast and calendar calls may be
     // slow (a struggling Google), so each has its own worker and one never waits on the other.
-    let lanes: Vec<(&str, Option<Vec<String>>)> = match &tuning.worker.kinds {
+    // Without Google there is no calendar lane: its jobs (from an earlier configuration)
+    // wait in the database instead of being claimed and put back, and a booking does not
+    // wake a worker that has nothing to do.
+    let mut lanes: Vec<(&str, Option<Vec<String>>)> = match &tuning.worker.kinds {
         Some(kinds) => vec![("jobs", Some(kinds.clone()))],
-        None => vec![
-            (
-                "dm",
-                Some(vec![
-                    crate::domain::Notice::JOB_KIND.to_owned(),
-                    crate::domain::AccountNotice::JOB_KIND.to_owned(),
-                ]),
-            ),
-            (
-                "calendar",
-                Some(vec![crate::store::CALENDAR_SYNC.to_owned()]),
-            ),
-        ],
+        None => vec![(
+            "dm",
+            Some(vec![
+                crate::domain::Notice::JOB_KIND.to_owned(),
+                crate::domain::AccountNotice::JOB_KIND.to_owned(),
+            ]),
+        )],
     };
+    if tuning.worker.kinds.is_none() && google.is_some() {
+        lanes.push((
+            "calendar",
+            Some(vec![crate::store::CALENDAR_SYNC.to_owned()]),
+        ));
+    }
     let workers: Vec<Worker<DiscordMessenger>> = lanes
         .into_iter()
         .map(|(lane, kinds)| {
