@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use mentorbot::app::run_until;
 use mentorbot::config::Settings;
 use sqlx::Connection;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
@@ -25,31 +24,30 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// CPU time used so far by the bot's threads (its runtime "bot" and sqlx's SQLite workers)
-/// and by everything else (the fake and the simulated users), from /proc (Linux).
-fn cpu_by_side() -> [Duration; 2] {
-    let mut sides = [Duration::ZERO; 2];
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return sides;
+/// CPU time a process has used so far (user + system), from `/proc/<pid>/stat` (Linux).
+fn cpu_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return Duration::ZERO;
     };
-    // Clock ticks are 100 per second on Linux.
-    let tick = Duration::from_millis(10);
-    for task in tasks.flatten() {
-        let path = task.path();
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-        let Some(after_name) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
-            continue;
-        };
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: u32 = [11, 12]
-            .iter()
-            .filter_map(|i| fields.get(*i)?.parse::<u32>().ok())
-            .sum();
-        let side = usize::from(!(comm.starts_with("bot") || comm.starts_with("sqlx")));
-        sides[side] += tick * ticks;
-    }
-    sides
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime, in clock ticks of 10 ms on Linux.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// `--bot`: the bot, as `src/main.rs` runs it (its own process, default runtime, settings
+/// from the environment), until SIGTERM.
+fn bot() {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let settings = Settings::from_vars(&vars).expect("bot settings");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime
+        .block_on(mentorbot::app::run(settings))
+        .expect("the bot ran");
 }
 
 async fn settle(p: testkit::Pending) -> Message {
@@ -118,43 +116,47 @@ fn main() {
             .and_then(|t| t.parse().ok())
             .unwrap_or(0),
     );
-    // The bot and the fake (with the simulated users) run on separate runtimes with named
-    // threads, as two processes would, so the CPU time of each side can be told apart.
+    if std::env::args().nth(1).as_deref() == Some("--bot") {
+        bot();
+        return;
+    }
+    // The bot runs in its own process, as in production (its own heap and runtime, the
+    // default one of `src/main.rs`); this process is Discord and the users. glibc returns
+    // freed heap to the system eagerly, and the fake's message copies then page-faulted on
+    // nearly every interaction: this process keeps its heap (the bot's is untouched).
+    // SAFETY: called before any other thread exists; mallopt only changes malloc's settings.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("fake")
         .enable_all()
         .build()
         .unwrap();
-    let bot_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("bot")
-        .enable_all()
-        .build()
-        .unwrap();
-    let bot_handle = bot_rt.handle().clone();
     rt.block_on(async move {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-bench");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("bot.db");
         let fake = FakeDiscord::start().await;
-        let vars: HashMap<String, String> = [
+        let vars: Vec<(&str, String)> = vec![
             ("DISCORD_TOKEN", TOKEN.to_owned()),
             ("DATABASE_URL", format!("sqlite://{}", db.display())),
             ("DISCORD_API_BASE", fake.api_base()),
             ("HTTP_BIND", "127.0.0.1:0".to_owned()),
             ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
             ("RUST_LOG", "warn".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        let settings = Settings::from_vars(&vars).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let bot = bot_handle.spawn(run_until(settings, async move {
-            let _ = stopped.await;
-        }));
+        ];
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--bot")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(vars)
+            .spawn()
+            .expect("start the bot");
+        let bot_pid = child.id().to_string();
         fake.wait_ready(Duration::from_secs(10)).await.unwrap();
         fake.wait_commands(Duration::from_secs(10)).await.unwrap();
 
@@ -167,7 +169,7 @@ fn main() {
         }
         let setup_interactions = fake.interaction_log().len();
 
-        let cpu_before = cpu_by_side();
+        let cpu_before = [cpu_of(&bot_pid), cpu_of("self")];
         let started = Instant::now();
         let mut booked = 0;
         for round in 0..rounds {
@@ -181,7 +183,7 @@ fn main() {
             }
         }
         let elapsed = started.elapsed();
-        let cpu_after = cpu_by_side();
+        let cpu_after = [cpu_of(&bot_pid), cpu_of("self")];
 
         let log: Vec<_> = fake.interaction_log().into_iter().skip(setup_interactions).collect();
         let unanswered = log.iter().filter(|i| !i.answered).count();
@@ -246,14 +248,16 @@ fn main() {
             )
         };
         println!(
-            "  CPU per interaction: bot {:.2?} (its runtime and SQLite threads), fake Discord and users {:.2?}",
+            "  CPU per interaction: bot {:.2?} (its own process), fake Discord and users {:.2?}",
             per(0),
             per(1)
         );
         assert_eq!(doubles, 0, "double booking");
         assert_eq!(stored as usize, booked, "every acknowledged booking is stored");
         assert_eq!(unanswered, 0, "every interaction answered");
-        let _ = stop.send(());
-        bot.await.unwrap().unwrap();
+        // SIGTERM: the bot shuts down gracefully.
+        let _ = std::process::Command::new("kill").arg(&bot_pid).status();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "the bot exited with {status}");
     });
 }
