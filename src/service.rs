@@ -513,13 +513,20 @@ impl Service {
 
     /// A user's own zone, through the read cache.
     async fn cached_zone(&self, user: UserId) -> ServiceResult<Option<Tz>> {
-        if let Some(zone) = self.cache.zone(user) {
-            return Ok(zone);
+        match self.cache.zone(user) {
+            Some(zone) => Ok(zone),
+            None => Ok(self.load_user(user).await?.0),
         }
+    }
+
+    /// Reads a user's zone and name together and keeps both: a new user's first picker
+    /// needs both, and one read costs half of two.
+    async fn load_user(&self, user: UserId) -> ServiceResult<(Option<Tz>, Option<String>)> {
         let ticket = self.cache.ticket();
-        let zone = self.store.user_timezone(user).await?;
+        let (zone, name) = self.store.user_profile(user).await?;
         self.cache.keep_zone(ticket, user, zone);
-        Ok(zone)
+        self.cache.keep_name(ticket, user, name.clone());
+        Ok((zone, name))
     }
 
     /// A mentor (overrides from `since`), through the read cache.
@@ -535,13 +542,10 @@ impl Service {
 
     /// The name last seen for a user, through the read cache.
     async fn cached_name(&self, user: UserId) -> ServiceResult<Option<String>> {
-        if let Some(name) = self.cache.name(user) {
-            return Ok(name);
+        match self.cache.name(user) {
+            Some(name) => Ok(name),
+            None => Ok(self.load_user(user).await?.1),
         }
-        let ticket = self.cache.ticket();
-        let name = self.store.user_name(user).await?;
-        self.cache.keep_name(ticket, user, name.clone());
-        Ok(name)
     }
 
     /// The store (for the job worker and health checks).

@@ -51,12 +51,7 @@ pub(super) async fn user_timezone(
     conn: &mut SqliteConnection,
     user: UserId,
 ) -> StoreResult<Option<Tz>> {
-    let name: Option<Option<String>> =
-        sqlx::query_scalar("SELECT timezone FROM users WHERE user_id = ?")
-            .bind(user_param(user))
-            .fetch_optional(conn)
-            .await?;
-    name.flatten().map(|n| parse_tz(&n)).transpose()
+    Ok(user_profile(conn, user).await?.0)
 }
 
 pub(super) async fn set_user_timezone(
@@ -280,16 +275,17 @@ pub(super) async fn remember_name(
     Ok(())
 }
 
-pub(super) async fn user_name(
+pub(super) async fn user_profile(
     conn: &mut SqliteConnection,
     user: UserId,
-) -> StoreResult<Option<String>> {
-    let name: Option<Option<String>> =
-        sqlx::query_scalar("SELECT name FROM users WHERE user_id = ?")
+) -> StoreResult<(Option<Tz>, Option<String>)> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT timezone, name FROM users WHERE user_id = ?")
             .bind(user_param(user))
             .fetch_optional(conn)
             .await?;
-    Ok(name.flatten())
+    let (zone, name) = row.unwrap_or_default();
+    Ok((zone.map(|z| parse_tz(&z)).transpose()?, name))
 }
 
 pub(super) async fn list_in_guild(

@@ -224,6 +224,11 @@ impl Store {
         mentors::user_timezone(&mut *self.read.acquire().await?, user).await
     }
 
+    /// A user's own zone and last seen display name, in one read.
+    pub async fn user_profile(&self, user: UserId) -> StoreResult<(Option<Tz>, Option<String>)> {
+        mentors::user_profile(&mut *self.read.acquire().await?, user).await
+    }
+
     /// A mentor with their schedule (overrides from `since` on) and settings.
     pub async fn mentor(&self, user: UserId, since: NaiveDate) -> StoreResult<Option<Mentor>> {
         mentors::mentor(&mut *self.read.acquire().await?, user, since).await
@@ -241,11 +246,6 @@ impl Store {
     /// One booking.
     pub async fn booking(&self, id: &BookingId) -> StoreResult<Option<Booking>> {
         bookings::booking(&mut *self.read.acquire().await?, id).await
-    }
-
-    /// The display name last seen for `user`.
-    pub async fn user_name(&self, user: UserId) -> StoreResult<Option<String>> {
-        mentors::user_name(&mut *self.read.acquire().await?, user).await
     }
 
     /// Mentors listed in a server, with their last seen names.
