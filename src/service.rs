@@ -30,7 +30,7 @@ use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::{end_instant, local_date, start_instant};
 use crate::scheduling::parse::{
     ParseError, ParsedHours, parse_date, parse_days, parse_override_hours, parse_timezone,
-    parse_weekly_hours,
+    parse_weekly_hours, visible_text,
 };
 use crate::scheduling::slots::{SlotInputs, free_slots};
 use crate::store::{BookingQuery, NewBooking, NewJob, PairBusy, Store, StoreError, WriteTx};
@@ -340,12 +340,19 @@ fn override_horizon(now: DateTime<Utc>) -> NaiveDate {
     (now - Duration::days(3)).date_naive()
 }
 
+/// A display name as others will see it: no disguising characters, trimmed, bounded.
 fn trimmed_name(name: &str) -> String {
-    name.trim().chars().take(MAX_NAME_CHARS).collect()
+    visible_text(name)
+        .trim()
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect()
 }
 
+/// Free text shown to others (a reason, a note): cleaned as names are, then checked.
 fn check_text(text: Option<&str>, what: &'static str, max: usize) -> ServiceResult<Option<String>> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+    let cleaned = text.map(visible_text);
+    let Some(text) = cleaned.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     let len = text.chars().count();

@@ -892,3 +892,39 @@ async fn pickers_see_every_change_of_hours_zone_and_settings_at_once_despite_the
         .unwrap();
     assert_eq!(zone.tz, chrono_tz::Asia::Tokyo);
 }
+
+#[tokio::test]
+async fn names_and_reasons_shown_to_others_lose_bidi_and_zero_width_tricks() {
+    let (service, _dir) = service().await;
+    berlin_mentor(&service).await;
+    let mut spoof = request(MENTOR, MENTEE, "2026-11-24T08:00:00Z");
+    spoof.mentee_name = "\u{202E}nimda\u{202C} 👩\u{200D}💻".into();
+    let booking = service.book(&spoof, utc(NOW)).await.unwrap();
+    assert_eq!(booking.mentee_name, "nimda 👩\u{200D}💻");
+    let cancelled = service
+        .cancel(
+            MENTEE,
+            booking.id.as_str(),
+            Some("\u{2066}ill\u{2069}\u{200B} today\u{FEFF}"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    let reason = cancelled.cancellation.unwrap().reason;
+    assert_eq!(reason.as_deref(), Some("ill today"));
+    // A reason of nothing but such characters is no reason.
+    let again = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T09:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    let cancelled = service
+        .cancel(
+            MENTEE,
+            again.id.as_str(),
+            Some("\u{202E}\u{200B}"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled.cancellation.unwrap().reason, None);
+}

@@ -676,6 +676,18 @@ fn is_dash(c: char) -> bool {
     matches!(c, '-' | '–' | '—')
 }
 
+/// Text that other people will see (display names, cancel reasons, override notes), without
+/// the characters that could disguise it: bidi overrides, embeddings, isolates and marks
+/// reorder what follows them, and zero-width spaces, invisible operators and the BOM hide
+/// text. The joiners U+200C and U+200D stay (scripts and emoji sequences need them); control
+/// characters become spaces.
+pub fn visible_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !is_invisible_format(*c) || matches!(c, '\u{200C}' | '\u{200D}'))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `text` lowercased, without any whitespace.
 fn squash(text: &str) -> String {
     text.chars()
@@ -778,6 +790,20 @@ fn timezone_hint(suggestions: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visible_text_drops_bidi_and_zero_width_tricks_but_keeps_joiners_and_words() {
+        assert_eq!(
+            visible_text("\u{202E}evil\u{202C} \u{2066}x\u{2069}\u{200B}y\u{FEFF}\u{200F}"),
+            "evil xy"
+        );
+        assert_eq!(
+            visible_text("👩\u{200D}👩\u{200D}👧 می\u{200C}خواهم"),
+            "👩\u{200D}👩\u{200D}👧 می\u{200C}خواهم"
+        );
+        assert_eq!(visible_text("a\tb\nc"), "a b c");
+        assert_eq!(visible_text("Zoë"), "Zoë");
+    }
 
     #[test]
     fn quoted_input_loses_bidi_overrides_and_zero_width_characters() {
