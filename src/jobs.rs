@@ -3,8 +3,9 @@
 //! never blocking").
 //!
 //! One pass ([`Worker::run_due`]) claims the jobs due at `now` with an expiring lease, runs
-//! them (a few at once) and records each outcome; [`Worker::run`] repeats passes until
-//! shutdown. A job held by a process that died is due again once its lease expires, so
+//! them (a few at once) and records each outcome; [`Worker::run`] does the same as a
+//! pipeline until shutdown (a slot that frees takes the next job, so a slow job delays only
+//! its own). A job held by a process that died is due again once its lease expires, so
 //! delivery is at least once: handlers re-read the booking and are idempotent where they can
 //! be, and a DM can be sent twice only when a process dies (or a delivery times out) between
 //! Discord accepting it and the job being marked done.
@@ -40,7 +41,7 @@
 //! Jobs of kinds this worker has no handler for (those of a later release) are put off by
 //! [`NO_HANDLER_DELAY`] with last error "no handler …": neither lost nor spinning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -267,34 +268,96 @@ impl<M: Messenger> Worker<M> {
         self.pass(now).await.map(|(report, _)| report)
     }
 
-    /// Runs passes until `shutdown` resolves: a pass, then waits `idle_poll` or until
-    /// [`Worker::wake`] is called. A pass under way is finished first (it is bounded by the
-    /// lease), since stopping mid-delivery could send a DM twice.
+    /// Runs jobs until `shutdown` resolves, as a pipeline rather than in passes: whenever a
+    /// slot of `concurrency` frees and no claimed job waits, it claims up to `batch` more, so
+    /// one slow job (a struggling Google) holds up only its own slot. With nothing to do it
+    /// waits `idle_poll`, or until [`Worker::wake`] is called. On shutdown it claims nothing
+    /// more and finishes what it holds (bounded by the lease), since stopping mid-delivery
+    /// could send a DM twice.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let batch = usize::try_from(self.inner.config.batch.max(1)).unwrap_or(usize::MAX);
+        let config = &self.inner.config;
+        let slots = config.concurrency.max(1);
+        let lease = config.lease.to_std().unwrap_or_default();
+        let mut waiting: VecDeque<(Job, DateTime<Utc>, Instant)> = VecDeque::new();
+        let mut running = JoinSet::new();
+        let mut job_of_task = HashMap::new();
+        // Whether a claim may find something: at the start, after a wake or the idle poll
+        // (`look`), and while claims come back full (`more`, so a slot that frees is filled).
+        let mut look = true;
+        let mut more = false;
+        let mut stopping = false;
         tracing::info!(owner = %self.inner.owner, "job worker started");
         loop {
-            let full = match self.pass(Utc::now()).await {
-                Ok((_, claimed)) => claimed >= batch,
-                Err(error) => {
-                    tracing::error!(error = %cause_chain(&error), "job pass failed");
-                    false
+            while running.len() < slots {
+                let Some((job, now, deliver_by)) = waiting.pop_front() else {
+                    break;
+                };
+                let span = tracing::info_span!(
+                    "job",
+                    id = job.id,
+                    kind = %job.kind,
+                    booking = job.booking.as_ref().map_or("-", BookingId::as_str),
+                    attempt = job.attempts,
+                );
+                let id = job.id;
+                let inner = Arc::clone(&self.inner);
+                let task = running.spawn(
+                    async move { inner.run_job(&job, now, deliver_by).await }.instrument(span),
+                );
+                job_of_task.insert(task.id(), id);
+            }
+            if !stopping && (look || more) && waiting.is_empty() && running.len() < slots {
+                look = false;
+                let now = Utc::now();
+                match self
+                    .inner
+                    .store
+                    .claim_jobs_of(
+                        &self.inner.owner,
+                        now,
+                        now + config.lease,
+                        config.batch.max(1),
+                        config.kinds.as_deref(),
+                    )
+                    .await
+                {
+                    Ok(jobs) => {
+                        more = jobs.len() >= usize::try_from(config.batch.max(1)).unwrap_or(0);
+                        // Leave a tenth of the lease as margin for recording the outcome.
+                        let deliver_by = Instant::now() + (lease - lease / 10);
+                        waiting.extend(jobs.into_iter().map(|job| (job, now, deliver_by)));
+                        if !waiting.is_empty() {
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        more = false;
+                        tracing::error!(error = %cause_chain(&error), "claiming jobs failed");
+                    }
                 }
-            };
-            if full {
-                // A full batch: more may be due now, so go again unless asked to stop.
-                tokio::select! {
-                    biased;
-                    () = &mut shutdown => break,
-                    () = std::future::ready(()) => continue,
-                }
+            }
+            if stopping && running.is_empty() && waiting.is_empty() {
+                break;
             }
             tokio::select! {
                 biased;
-                () = &mut shutdown => break,
-                () = self.inner.wake.notified() => {}
-                () = tokio::time::sleep(self.inner.config.idle_poll) => {}
+                () = &mut shutdown, if !stopping => stopping = true,
+                Some(joined) = running.join_next(), if !running.is_empty() => {
+                    match joined {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(error)) => {
+                            tracing::error!(error = %cause_chain(&error), "could not record a job's outcome; it runs again after its lease");
+                        }
+                        Err(error) => {
+                            // A panicking handler: its job stays leased and runs again afterwards.
+                            let job = job_of_task.get(&error.id()).copied();
+                            tracing::error!(job, error = %error, "job task failed; the job runs again after its lease");
+                        }
+                    }
+                }
+                () = self.inner.wake.notified(), if !stopping => look = true,
+                () = tokio::time::sleep(config.idle_poll), if !stopping => look = true,
             }
         }
         tracing::info!(owner = %self.inner.owner, "job worker stopped");
@@ -713,6 +776,8 @@ mod tests {
         script: Arc<Mutex<Script>>,
         /// How long each delivery takes.
         delay: StdDuration,
+        /// A recipient whose deliveries take this long instead.
+        slow: Option<(u64, StdDuration)>,
     }
 
     impl Recorder {
@@ -774,8 +839,12 @@ mod tests {
                     .and_then(VecDeque::pop_front)
                     .unwrap_or(Ok(()))
             };
-            if !self.delay.is_zero() {
-                tokio::time::sleep(self.delay).await;
+            let delay = match self.slow {
+                Some((slow, delay)) if slow == recipient(notice) => delay,
+                _ => self.delay,
+            };
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
             }
             self.script.lock().unwrap().in_flight -= 1;
             answer
@@ -1340,6 +1409,71 @@ mod tests {
             .await
             .expect("run returns promptly after shutdown")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_slow_delivery_holds_up_only_its_own_slot_in_the_running_loop() {
+        let mut f = fixture().await;
+        f.messenger.slow = Some((MENTEE.0, StdDuration::from_secs(3)));
+        let real_now = Utc::now();
+        f.service
+            .set_availability(MENTOR, "everyday", "00:00-24:00", None, real_now)
+            .await
+            .unwrap();
+        let ahead = (real_now + Duration::hours(3)).timestamp();
+        let start = DateTime::from_timestamp(ahead - ahead % 1800, 0).unwrap();
+        // Two bookings: each DMs the mentor (fast) and the mentee (slow).
+        let mut bookings = Vec::new();
+        for hour in 0..2 {
+            bookings.push(f.book_at(start + Duration::hours(hour), real_now).await);
+        }
+        // Two slots, two jobs per claim: in passes, the second claim would wait for the
+        // first slow DM (3 s); as a pipeline the fast slot keeps claiming.
+        let worker = f.worker(WorkerConfig {
+            batch: 2,
+            concurrency: 2,
+            idle_poll: StdDuration::from_secs(60),
+            ..WorkerConfig::default()
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let mentors_told = tokio::time::timeout(StdDuration::from_millis(1500), async {
+            loop {
+                let to_mentor = f
+                    .messenger
+                    .deliveries()
+                    .iter()
+                    .filter(|(notice, _)| recipient(notice) == MENTOR.0)
+                    .count();
+                if to_mentor == 2 {
+                    break;
+                }
+                tokio::time::sleep(StdDuration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(
+            mentors_told.is_ok(),
+            "both mentor DMs went out while the first mentee DM was still under way: {:?}",
+            f.messenger.calls().len()
+        );
+        stop.send(()).unwrap();
+        tokio::time::timeout(StdDuration::from_secs(10), running)
+            .await
+            .expect("run finishes what it holds, then returns")
+            .unwrap();
+        // Every job ended done: the slow ones under way at shutdown were finished first.
+        for booking in &bookings {
+            for job in f.store.jobs_for_booking(&booking.id).await.unwrap() {
+                assert_eq!(job.state, "done", "{job:?}");
+            }
+        }
     }
 
     #[tokio::test]
