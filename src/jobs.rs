@@ -109,7 +109,7 @@ pub struct WorkerConfig {
     /// How long a claim holds a job. A delivery must finish within nine tenths of it (it is
     /// timed out otherwise), so no other worker can run the job meanwhile.
     pub lease: Duration,
-    /// Most jobs claimed per pass.
+    /// Most jobs claimed at once (a pass of `run_due`, or one claim of `run`).
     pub batch: u32,
     /// Most jobs run at once.
     pub concurrency: usize,
