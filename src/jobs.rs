@@ -187,6 +187,64 @@ pub struct PassReport {
     pub skipped: usize,
 }
 
+/// The jobs a worker is running, each its own task.
+#[derive(Default)]
+struct Running {
+    tasks: JoinSet<Recorded>,
+    /// Which job each task runs, to name it if the task panics.
+    jobs: HashMap<tokio::task::Id, i64>,
+}
+
+impl Running {
+    fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Starts `job` (claimed at `now`), to be delivered by `deliver_by`.
+    fn start<M: Messenger>(
+        &mut self,
+        inner: &Arc<Inner<M>>,
+        job: Job,
+        now: DateTime<Utc>,
+        deliver_by: Instant,
+    ) {
+        let span = tracing::info_span!(
+            "job",
+            id = job.id,
+            kind = %job.kind,
+            booking = job.booking.as_ref().map_or("-", BookingId::as_str),
+            attempt = job.attempts,
+        );
+        let id = job.id;
+        let inner = Arc::clone(inner);
+        let task = self
+            .tasks
+            .spawn(async move { inner.run_job(&job, now, deliver_by).await }.instrument(span));
+        self.jobs.insert(task.id(), id);
+    }
+
+    /// The next job to end, as recorded; `None` when none runs. A panicking handler counts
+    /// as nothing recorded: its job stays leased and runs again afterwards.
+    async fn join_next(&mut self) -> Option<Recorded> {
+        let joined = self.tasks.join_next_with_id().await?;
+        Some(match joined {
+            Ok((task, recorded)) => {
+                self.jobs.remove(&task);
+                recorded
+            }
+            Err(error) => {
+                let job = self.jobs.remove(&error.id());
+                tracing::error!(job, error = %error, "job task failed; the job runs again after its lease");
+                Ok(None)
+            }
+        })
+    }
+}
+
 /// Runs queued jobs. Cheap to clone: clones share one worker (and its [`Worker::wake`]).
 pub struct Worker<M: Messenger> {
     inner: Arc<Inner<M>>,
@@ -280,8 +338,7 @@ impl<M: Messenger> Worker<M> {
         let slots = config.concurrency.max(1);
         let lease = config.lease.to_std().unwrap_or_default();
         let mut waiting: VecDeque<(Job, DateTime<Utc>, Instant)> = VecDeque::new();
-        let mut running = JoinSet::new();
-        let mut job_of_task = HashMap::new();
+        let mut running = Running::default();
         // Whether a claim may find something: at the start, after a wake or the idle poll
         // (`look`), and while claims come back full (`more`, so a slot that frees is filled).
         let mut look = true;
@@ -293,19 +350,7 @@ impl<M: Messenger> Worker<M> {
                 let Some((job, now, deliver_by)) = waiting.pop_front() else {
                     break;
                 };
-                let span = tracing::info_span!(
-                    "job",
-                    id = job.id,
-                    kind = %job.kind,
-                    booking = job.booking.as_ref().map_or("-", BookingId::as_str),
-                    attempt = job.attempts,
-                );
-                let id = job.id;
-                let inner = Arc::clone(&self.inner);
-                let task = running.spawn(
-                    async move { inner.run_job(&job, now, deliver_by).await }.instrument(span),
-                );
-                job_of_task.insert(task.id(), id);
+                running.start(&self.inner, job, now, deliver_by);
             }
             if !stopping && (look || more) && waiting.is_empty() && running.len() < slots {
                 look = false;
@@ -343,17 +388,9 @@ impl<M: Messenger> Worker<M> {
             tokio::select! {
                 biased;
                 () = &mut shutdown, if !stopping => stopping = true,
-                Some(joined) = running.join_next(), if !running.is_empty() => {
-                    match joined {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(error)) => {
-                            tracing::error!(error = %cause_chain(&error), "could not record a job's outcome; it runs again after its lease");
-                        }
-                        Err(error) => {
-                            // A panicking handler: its job stays leased and runs again afterwards.
-                            let job = job_of_task.get(&error.id()).copied();
-                            tracing::error!(job, error = %error, "job task failed; the job runs again after its lease");
-                        }
+                Some(recorded) = running.join_next(), if !running.is_empty() => {
+                    if let Err(error) = recorded {
+                        tracing::error!(error = %cause_chain(&error), "could not record a job's outcome; it runs again after its lease");
                     }
                 }
                 () = self.inner.wake.notified(), if !stopping => look = true,
@@ -394,39 +431,21 @@ impl<M: Messenger> Worker<M> {
         let deliver_by = started + (lease - lease / 10);
 
         let mut first_error = None;
-        let mut running = JoinSet::new();
-        let mut job_of_task = HashMap::new();
+        let mut running = Running::default();
         let mut queue = jobs.into_iter();
         loop {
             while running.len() < config.concurrency.max(1) {
                 let Some(job) = queue.next() else { break };
-                let span = tracing::info_span!(
-                    "job",
-                    id = job.id,
-                    kind = %job.kind,
-                    booking = job.booking.as_ref().map_or("-", BookingId::as_str),
-                    attempt = job.attempts,
-                );
-                let id = job.id;
-                let inner = Arc::clone(&self.inner);
-                let task = running.spawn(
-                    async move { inner.run_job(&job, now, deliver_by).await }.instrument(span),
-                );
-                job_of_task.insert(task.id(), id);
+                running.start(&self.inner, job, now, deliver_by);
             }
-            let Some(joined) = running.join_next().await else {
+            let Some(recorded) = running.join_next().await else {
                 break;
             };
-            match joined {
-                Ok(Ok(Some(tally))) => report.count(tally),
-                Ok(Ok(None)) => {}
-                Ok(Err(error)) => {
-                    first_error.get_or_insert(error);
-                }
+            match recorded {
+                Ok(Some(tally)) => report.count(tally),
+                Ok(None) => {}
                 Err(error) => {
-                    // A panicking handler: its job stays leased and runs again afterwards.
-                    let job = job_of_task.get(&error.id()).copied();
-                    tracing::error!(job, error = %error, "job task failed; the job runs again after its lease");
+                    first_error.get_or_insert(error);
                 }
             }
         }
