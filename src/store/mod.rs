@@ -219,11 +219,6 @@ impl Store {
         })
     }
 
-    /// A user's own timezone, if set.
-    pub async fn user_timezone(&self, user: UserId) -> StoreResult<Option<Tz>> {
-        mentors::user_timezone(&mut *self.read.acquire().await?, user).await
-    }
-
     /// A user's own zone and last seen display name, in one read.
     pub async fn user_profile(&self, user: UserId) -> StoreResult<(Option<Tz>, Option<String>)> {
         mentors::user_profile(&mut *self.read.acquire().await?, user).await
