@@ -926,6 +926,20 @@ mod tests {
             self.service.book(&request, now).await.unwrap()
         }
 
+        /// Makes the mentor bookable around the clock, for tests on the real clock (the
+        /// running loop claims at `Utc::now()`): returns now and a slot start on the
+        /// half-hour grid three hours ahead (past the 2 h notice).
+        async fn open_around_the_clock(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+            let real_now = Utc::now();
+            self.service
+                .set_availability(MENTOR, "everyday", "00:00-24:00", None, real_now)
+                .await
+                .unwrap();
+            let ahead = (real_now + Duration::hours(3)).timestamp();
+            let start = DateTime::from_timestamp(ahead - ahead % 1800, 0).unwrap();
+            (real_now, start)
+        }
+
         /// The booking's job for the notice named `notice` (`booked`, `confirmed`, ...).
         async fn job(&self, booking: &Booking, notice: &str) -> Job {
             let jobs = self.store.jobs_for_booking(&booking.id).await.unwrap();
@@ -936,6 +950,24 @@ mod tests {
             assert_eq!(matching.len(), 1, "one {notice} job");
             matching.remove(0)
         }
+    }
+
+    /// Runs `worker`'s loop in a task until the returned sender fires.
+    fn run_in_background(
+        worker: Worker<Recorder>,
+    ) -> (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(async move {
+            worker
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        (stop, running)
     }
 
     fn report(done: usize, retried: usize, failed: usize, skipped: usize) -> PassReport {
@@ -1413,14 +1445,7 @@ mod tests {
             idle_poll: StdDuration::from_millis(20),
             ..WorkerConfig::default()
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(async move {
-            worker
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (stop, running) = run_in_background(worker);
         tokio::time::sleep(StdDuration::from_millis(100)).await;
         assert!(!running.is_finished());
         stop.send(()).unwrap();
@@ -1434,13 +1459,7 @@ mod tests {
     async fn a_slow_delivery_holds_up_only_its_own_slot_in_the_running_loop() {
         let mut f = fixture().await;
         f.messenger.slow = Some((MENTEE.0, StdDuration::from_secs(3)));
-        let real_now = Utc::now();
-        f.service
-            .set_availability(MENTOR, "everyday", "00:00-24:00", None, real_now)
-            .await
-            .unwrap();
-        let ahead = (real_now + Duration::hours(3)).timestamp();
-        let start = DateTime::from_timestamp(ahead - ahead % 1800, 0).unwrap();
+        let (real_now, start) = f.open_around_the_clock().await;
         // Two bookings: each DMs the mentor (fast) and the mentee (slow).
         let mut bookings = Vec::new();
         for hour in 0..2 {
@@ -1454,14 +1473,7 @@ mod tests {
             idle_poll: StdDuration::from_secs(60),
             ..WorkerConfig::default()
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(async move {
-            worker
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (stop, running) = run_in_background(worker);
         let mentors_told = tokio::time::timeout(StdDuration::from_millis(1500), async {
             loop {
                 let to_mentor = f
@@ -1498,29 +1510,13 @@ mod tests {
     #[tokio::test]
     async fn wake_makes_the_loop_run_at_once() {
         let f = fixture().await;
-        // Bookable around the clock, so a booking can be made relative to the real clock.
-        let real_now = Utc::now();
-        f.service
-            .set_availability(MENTOR, "everyday", "00:00-24:00", None, real_now)
-            .await
-            .unwrap();
-        // A slot start on the half-hour grid, three hours ahead (past the 2 h notice).
-        let ahead = (real_now + Duration::hours(3)).timestamp();
-        let start = DateTime::from_timestamp(ahead - ahead % 1800, 0).unwrap();
+        let (real_now, start) = f.open_around_the_clock().await;
         // Far longer than the test waits: only a wake can make it run the jobs.
         let worker = f.worker(WorkerConfig {
             idle_poll: StdDuration::from_secs(60),
             ..WorkerConfig::default()
         });
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let looping = worker.clone();
-        let running = tokio::spawn(async move {
-            looping
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (stop, running) = run_in_background(worker.clone());
         // Let the first pass find nothing, so the loop is waiting.
         tokio::time::sleep(StdDuration::from_millis(100)).await;
         f.book_at(start, real_now).await;
