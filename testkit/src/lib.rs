@@ -215,6 +215,12 @@ pub struct Message {
     pub raw: Value,
 }
 
+/// Every component of action rows `rows`, in order.
+fn components_in(rows: &[Value]) -> impl Iterator<Item = &Value> {
+    rows.iter()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+}
+
 impl Message {
     fn from_raw(raw: Value) -> Message {
         let list = |key: &str| raw[key].as_array().cloned().unwrap_or_default();
@@ -233,9 +239,7 @@ impl Message {
     }
 
     fn all_components(&self) -> impl Iterator<Item = &Value> {
-        self.components
-            .iter()
-            .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        components_in(&self.components)
     }
 
     /// Every button: `(label, custom_id or url for link buttons, disabled)`.
@@ -1332,11 +1336,10 @@ impl FakeDiscord {
                 who.name, message.id
             ));
         }
-        let component = stored.raw["components"]
+        let rows = stored.raw["components"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row["components"].as_array().into_iter().flatten())
+            .map_or(&[][..], Vec::as_slice);
+        let component = components_in(rows)
             .find(|c| c["custom_id"] == custom_id)
             .cloned()
             .ok_or_else(|| {
