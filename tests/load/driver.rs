@@ -343,7 +343,8 @@ pub struct Report {
     /// Latency per kind of interaction, and `all`.
     pub latency: BTreeMap<String, Latency>,
     /// Outcomes users saw: `booked`, `moved`, `cancelled`, `listed`, `slot taken` (expected
-    /// under contention), `own overlap` (the mentee already had a session then), `no free slot`.
+    /// under contention), `own overlap` (the mentee already had a session then), `no free slot`,
+    /// `notice passed` (the slot came within the minimum notice between picker and Confirm).
     pub outcomes: BTreeMap<String, usize>,
     /// Bookings acknowledged ("Booked ✅").
     pub bookings: usize,
@@ -991,9 +992,22 @@ async fn book(world: &World, me: &FakeUser, rng: &mut Rng, mine: &mut Vec<(Strin
             world.ledger().outcome("own overlap");
             return;
         }
+        if text.contains("too soon") && notice_passed(start) {
+            world.ledger().outcome("notice passed");
+            return;
+        }
         world.unexpected("Confirm", &text);
         return;
     }
+}
+
+/// Whether a slot starting at `start` (Unix seconds) is now within the minimum notice: a
+/// picker shown just before a half-hour boundary offers a slot that Confirm, a moment later,
+/// must refuse as too soon. Checked after the refusal, on the same clock, so it is exact.
+fn notice_passed(start: i64) -> bool {
+    // The driver's mentors keep the default notice.
+    let notice = i64::from(mentorbot::domain::MentorSettings::default().min_notice_hours) * 3600;
+    start < chrono::Utc::now().timestamp() + notice
 }
 
 async fn cancel(world: &World, me: &FakeUser, rng: &mut Rng, mine: &mut Vec<(String, i64)>) {
@@ -1079,6 +1093,8 @@ async fn reschedule(world: &World, me: &FakeUser, rng: &mut Rng, mine: &mut Vec<
         world.ledger().outcome("slot taken");
     } else if text.contains("already have a session") {
         world.ledger().outcome("own overlap");
+    } else if text.contains("too soon") && notice_passed(start) {
+        world.ledger().outcome("notice passed");
     } else {
         world.unexpected("Confirm (move)", &text);
     }
