@@ -5,7 +5,10 @@
 //! its transaction. Any write of such data clears the whole cache once it has committed, and
 //! a value read from the database is kept only if no clear happened since the read began
 //! (a generation counter), so a slow reader can never put back a value older than a write.
-//! One bot process owns the database (the start-up lock), so no write goes unseen.
+//! A write of just names forgets just those names, and refuses only reads of those names
+//! begun before it: a burst of new users' first pickers, each storing a name, must not
+//! spoil every other read in flight. One bot process owns the database (the start-up lock),
+//! so no write goes unseen.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -27,6 +30,18 @@ struct Maps {
     names: HashMap<UserId, Option<String>>,
     mentors: HashMap<(UserId, NaiveDate), Option<Mentor>>,
     roles: HashMap<u64, Option<u64>>,
+    /// Generation of the last clear: a read begun before it is not kept.
+    cleared: u64,
+    /// Generation at which a user's name was last written since the last clear: a read of
+    /// that name begun before it is not kept.
+    names_written: HashMap<UserId, u64>,
+}
+
+impl Maps {
+    /// Whether a read that took `ticket` began after the last clear.
+    fn current(&self, ticket: Ticket) -> bool {
+        self.cleared <= ticket.0
+    }
 }
 
 /// The cache; see the module docs.
@@ -66,27 +81,41 @@ impl ReadCache {
         Ticket(self.generation.load(Ordering::Acquire))
     }
 
+    /// Moves the generation on (under the maps' lock) and returns the new one.
+    fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
     /// Forgets everything; call after a write of cached data has committed.
     pub(super) fn clear(&self) {
         let mut maps = self.maps();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        *maps = Maps::default();
+        let generation = self.next_generation();
+        *maps = Maps {
+            cleared: generation,
+            ..Maps::default()
+        };
     }
 
     /// Forgets the names of `users` only; call after a write of just those names has
-    /// committed. The generation still moves on, so a read of any kind that began before the
-    /// write is not kept (it might have seen an older name).
+    /// committed. A read of one of those names that began before the write is not kept (it
+    /// might have seen the older name); other reads in flight are unaffected.
     pub(super) fn forget_names(&self, users: &[UserId]) {
         let mut maps = self.maps();
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        if maps.names_written.len() + users.len() > MAX_ENTRIES {
+            drop(maps);
+            self.clear();
+            return;
+        }
+        let generation = self.next_generation();
         for user in users {
             maps.names.remove(user);
+            maps.names_written.insert(*user, generation);
         }
     }
 
     fn keep(&self, ticket: Ticket, f: impl FnOnce(&mut Maps)) {
         let mut maps = self.maps();
-        if self.generation.load(Ordering::Acquire) == ticket.0 {
+        if maps.current(ticket) {
             f(&mut maps);
         }
     }
@@ -104,7 +133,11 @@ impl ReadCache {
     }
 
     pub(super) fn keep_name(&self, ticket: Ticket, user: UserId, name: Option<String>) {
-        self.keep(ticket, |m| put(&mut m.names, user, name));
+        self.keep(ticket, |m| {
+            if m.names_written.get(&user).is_none_or(|&at| at <= ticket.0) {
+                put(&mut m.names, user, name);
+            }
+        });
     }
 
     pub(super) fn mentor(&self, user: UserId, since: NaiveDate) -> Option<Option<Mentor>> {
@@ -173,5 +206,34 @@ mod tests {
         assert_eq!(cache.role(7), Some(Some(8)));
         cache.keep_name(before, UserId(1), Some("old ann".into()));
         assert_eq!(cache.name(UserId(1)), None);
+    }
+
+    #[test]
+    fn forgetting_a_name_does_not_refuse_other_reads_begun_before() {
+        let cache = ReadCache::default();
+        let before = cache.ticket();
+        cache.forget_names(&[UserId(1)]);
+        cache.keep_name(before, UserId(2), Some("bo".into()));
+        cache.keep_zone(before, UserId(1), Some(chrono_tz::UTC));
+        cache.keep_role(before, 7, Some(8));
+        assert_eq!(cache.name(UserId(2)), Some(Some("bo".into())));
+        assert_eq!(cache.zone(UserId(1)), Some(Some(chrono_tz::UTC)));
+        assert_eq!(cache.role(7), Some(Some(8)));
+        // After the write, the new name is kept again.
+        let after = cache.ticket();
+        cache.keep_name(after, UserId(1), Some("ann".into()));
+        assert_eq!(cache.name(UserId(1)), Some(Some("ann".into())));
+    }
+
+    #[test]
+    fn a_clear_after_a_name_write_still_refuses_every_read_begun_before_it() {
+        let cache = ReadCache::default();
+        cache.forget_names(&[UserId(1)]);
+        let before = cache.ticket();
+        cache.clear();
+        cache.keep_name(before, UserId(2), Some("bo".into()));
+        cache.keep_zone(before, UserId(2), None);
+        assert_eq!(cache.name(UserId(2)), None);
+        assert_eq!(cache.zone(UserId(2)), None);
     }
 }
