@@ -29,6 +29,11 @@ use std::time::Duration;
 
 use driver::{BotCommand, Config};
 
+/// The allocator of `src/main.rs`: this program is also the bot it starts, which must run as
+/// shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--bot") {

@@ -6,6 +6,12 @@ use std::process::ExitCode;
 
 use mentorbot::config::Settings;
 
+/// mimalloc instead of glibc's malloc: the bot allocates and frees many small buffers per
+/// interaction (JSON, HTTP, rendering), and glibc spent about a fifth of the bot's CPU on
+/// it under load (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let vars = match environment() {
         Ok(vars) => vars,
