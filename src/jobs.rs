@@ -544,7 +544,7 @@ impl<M: Messenger> Inner<M> {
         };
         match delivered {
             Ok(()) => {
-                tracing::info!(notice = notice_kind, "DM delivered");
+                tracing::debug!(notice = notice_kind, "DM delivered");
                 self.complete(job, now, Tally::Done).await
             }
             Err(error @ DeliveryError::Closed) => {
