@@ -18,7 +18,9 @@
 //! the report as JSON). Exit status 1 if any error or invariant violation.
 //!
 //! `--bot` (internal): run the bot itself, like `src/main.rs`, from the environment the
-//! driver sets.
+//! driver sets, except for the allocator: `src/main.rs` sets mimalloc, while this program,
+//! which is mostly the driver, keeps the system's (mimalloc made the driver's own tail
+//! slower). `--bot-bin target/release/mentorbot` measures the shipped binary.
 
 #[path = "../tests/load/driver.rs"]
 mod driver;
@@ -28,11 +30,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use driver::{BotCommand, Config};
-
-/// The allocator of `src/main.rs`: this program is also the bot it starts, which must run as
-/// shipped.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,15 +56,7 @@ fn bot() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut filter = settings.log_filter.clone();
-    for target in ["serenity", "reqwest", "hyper", "hyper_util", "tungstenite"] {
-        if !filter.contains(target) {
-            filter.push_str(&format!(",{target}=info"));
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .init();
+    mentorbot::app::init_logging(&settings.log_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

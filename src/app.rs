@@ -1,14 +1,20 @@
 //! `run(settings)`: what `main` calls, and what tests start. It holds the database's
 //! advisory lock, runs the Discord bot and the job worker, and shuts both down cleanly on
-//! SIGINT/SIGTERM (or when the caller's shutdown future resolves).
+//! SIGINT/SIGTERM (or when the caller's shutdown future resolves). `init_logging` is the
+//! logging `main` sets up before.
 
 use std::fs::File;
 use std::future::Future;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
+use tracing_subscriber::layer::{Filter, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
 
 use crate::config::Settings;
 use crate::discord::{self, Data, DiscordMessenger, Followups};
@@ -34,6 +40,46 @@ pub enum AppError {
     /// Anything else, with its cause chain.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// Logs to standard output as `main` does: the operator's `filter` (`RUST_LOG`), with
+/// chatty and token-bearing libraries capped (see [`log_filter`]); colour only on a terminal.
+pub fn init_logging(filter: &str) {
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                // Colour codes only for a terminal, not in files or journald.
+                .with_ansi(std::io::stdout().is_terminal())
+                .with_filter(log_filter(filter)),
+        )
+        .init();
+}
+
+/// The operator's filter, with the libraries below capped (unless the operator names them).
+/// At debug level serenity's HTTP layer and the HTTP clients log request URLs, which hold
+/// interaction tokens. And serenity wraps every REST request and every gateway event in an
+/// info-level span whose fields (the whole request or event, tokens included) are formatted
+/// when it opens: that cost the bot about a third of its CPU per interaction (BENCHMARKS.md,
+/// "Logging"), and a warning inside such a span would print them.
+fn log_filter(filter: &str) -> impl Filter<Registry> + use<> {
+    let caps = [
+        ("serenity::http", LevelFilter::WARN),
+        ("serenity::gateway", LevelFilter::WARN),
+        ("serenity", LevelFilter::INFO),
+        ("reqwest", LevelFilter::INFO),
+        ("hyper", LevelFilter::INFO),
+        ("hyper_util", LevelFilter::INFO),
+        ("tungstenite", LevelFilter::INFO),
+        ("tokio_tungstenite", LevelFilter::INFO),
+    ];
+    let caps = caps
+        .into_iter()
+        .filter(|(target, _)| !filter.contains(target))
+        .fold(
+            Targets::new().with_default(LevelFilter::TRACE),
+            |caps, (target, level)| caps.with_target(target, level),
+        );
+    EnvFilter::new(filter).and(caps)
 }
 
 /// Timings that are not user settings: production uses the defaults; tests and load tools
@@ -291,5 +337,92 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::{Layer, Registry};
+
+    /// What `filter` lets through of one event per (target, level) below.
+    fn logged(filter: &str) -> String {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&out);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || Capture(Arc::clone(&sink)))
+            .with_filter(super::log_filter(filter));
+        let subscriber = Registry::default().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "serenity::http::client", "http-info");
+            tracing::warn!(target: "serenity::http::client", "http-warn");
+            tracing::info!(target: "serenity::gateway::shard", "gateway-info");
+            tracing::info!(target: "serenity::client", "serenity-info");
+            tracing::debug!(target: "serenity::client", "serenity-debug");
+            tracing::debug!(target: "reqwest::connect", "reqwest-debug");
+            tracing::info!(target: "mentorbot::jobs", "own-info");
+            tracing::debug!(target: "mentorbot::jobs", "own-debug");
+            tracing::warn!(target: "mentorbot::jobs", "own-warn");
+        });
+        String::from_utf8(out.lock().unwrap().clone()).unwrap()
+    }
+
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn names(log: &str) -> Vec<&str> {
+        let all = [
+            "http-info",
+            "http-warn",
+            "gateway-info",
+            "serenity-info",
+            "serenity-debug",
+            "reqwest-debug",
+            "own-info",
+            "own-debug",
+            "own-warn",
+        ];
+        all.into_iter().filter(|n| log.contains(n)).collect()
+    }
+
+    #[test]
+    fn the_default_level_keeps_serenity_request_and_gateway_chatter_out() {
+        assert_eq!(
+            names(&logged("info")),
+            ["http-warn", "serenity-info", "own-info", "own-warn"]
+        );
+    }
+
+    #[test]
+    fn a_quieter_operator_level_is_never_raised_for_libraries() {
+        assert_eq!(names(&logged("warn")), ["http-warn", "own-warn"]);
+    }
+
+    #[test]
+    fn debug_opens_the_bot_but_keeps_libraries_capped_unless_named() {
+        assert_eq!(
+            names(&logged("debug")),
+            [
+                "http-warn",
+                "serenity-info",
+                "own-info",
+                "own-debug",
+                "own-warn"
+            ]
+        );
+        assert!(names(&logged("debug,reqwest=debug")).contains(&"reqwest-debug"));
+        assert!(names(&logged("info,serenity::http=debug")).contains(&"http-info"));
     }
 }
