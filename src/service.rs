@@ -33,7 +33,9 @@ use crate::scheduling::parse::{
     parse_weekly_hours, visible_text,
 };
 use crate::scheduling::slots::{SlotInputs, free_slots};
-use crate::store::{BookingQuery, NewBooking, NewJob, PairBusy, Store, StoreError, WriteTx};
+use crate::store::{
+    BookingQuery, BusyTime, NewBooking, NewJob, PairBusy, Store, StoreError, WriteTx,
+};
 
 /// Days ahead an override may be set.
 pub const OVERRIDE_MAX_DAYS: i64 = 365;
@@ -883,7 +885,9 @@ impl Service {
         }
         .unwrap_or(horizon)
         .widened(Duration::days(2));
-        let busy = self.store.busy_time(mentor.user, loaded, moving).await?;
+        let busy = self
+            .busy_time(mentor.user, loaded, moving, now, policy.horizon)
+            .await?;
         let (external, calendar_unavailable) = match &self.google {
             None => (Vec::new(), false),
             Some(google) => {
@@ -913,6 +917,35 @@ impl Service {
             viewer_zone: viewer_tz.is_some(),
             now,
         })
+    }
+
+    /// `user`'s busy time over `span`, through the read cache. A miss reads the whole
+    /// horizon with a margin of days for any viewer's zone, so one read serves every day's
+    /// picker until a booking of `user`'s commits. A reschedule picker, which leaves one
+    /// booking out, reads the database.
+    async fn busy_time(
+        &self,
+        user: UserId,
+        span: Interval,
+        moving: Option<&BookingId>,
+        now: DateTime<Utc>,
+        horizon: Duration,
+    ) -> ServiceResult<BusyTime> {
+        if moving.is_some() {
+            return Ok(self.store.busy_time(user, span, moving).await?);
+        }
+        if let Some(busy) = self.cache.busy(user, span) {
+            return Ok(busy);
+        }
+        let margin = Duration::days(4);
+        let wide = Interval::new(now - margin, now + horizon + margin)
+            .filter(|wide| wide.contains(&span))
+            .unwrap_or(span);
+        let ticket = self.cache.ticket();
+        let busy = self.store.busy_time(user, wide, None).await?;
+        let asked = busy.within(span);
+        self.cache.keep_busy(ticket, user, wide, busy);
+        Ok(asked)
     }
 
     /// Reads a `/book` date: in the viewer's zone (the mentor's if the viewer set none);
@@ -979,9 +1012,18 @@ impl Service {
         let request = request.clone();
         let external = self.cached_busy(request.mentor, request.start, now).await?;
         let calendar = self.google.is_some();
-        self.store
+        let booked = self
+            .store
             .transact(move |tx| Box::pin(book_in(tx, request, now, external, calendar)))
-            .await
+            .await?;
+        self.forget_busy_of(&booked);
+        Ok(booked)
+    }
+
+    /// Forgets the cached busy time of a booking's two people; call once a change of the
+    /// booking has committed.
+    fn forget_busy_of(&self, booking: &Booking) {
+        self.cache.forget_busy(&[booking.mentor, booking.mentee]);
     }
 
     /// `/cancel`: the mentor or mentee cancels an active booking that has not ended; the other
@@ -996,9 +1038,12 @@ impl Service {
         let id = parse_booking_id(booking)?;
         let reason = check_text(reason, "reason", MAX_REASON_CHARS)?;
         let calendar = self.google.is_some();
-        self.store
+        let cancelled = self
+            .store
             .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now, calendar)))
-            .await
+            .await?;
+        self.forget_busy_of(&cancelled);
+        Ok(cancelled)
     }
 
     /// The booking `actor` wants to reschedule, checked for being movable now.
@@ -1032,11 +1077,14 @@ impl Service {
             None => return Err(Rejection::NotFound.into()),
         };
         let calendar = self.google.is_some();
-        self.store
+        let moved = self
+            .store
             .transact(move |tx| {
                 Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar))
             })
-            .await
+            .await?;
+        self.forget_busy_of(&moved);
+        Ok(moved)
     }
 
     /// Starts that no mentor could offer (before yesterday, or past the longest horizon)

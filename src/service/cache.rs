@@ -1,5 +1,7 @@
-//! A read-through cache of what pickers read on every click and that rarely changes: users'
-//! zones and names, mentors' schedules and settings, servers' mentor roles.
+//! A read-through cache of what pickers read on every click: users' zones and names, mentors'
+//! schedules and settings, servers' mentor roles, which rarely change; and people's busy
+//! time (their active bookings), which changes with every booking of theirs but is read
+//! several times between two.
 //!
 //! Only the read path uses it; every check that decides a booking reads the database inside
 //! its transaction. Any write of such data clears the whole cache once it has committed, and
@@ -7,19 +9,24 @@
 //! (a generation counter), so a slow reader can never put back a value older than a write.
 //! A write of just names forgets just those names, and refuses only reads of those names
 //! begun before it: a burst of new users' first pickers, each storing a name, must not
-//! spoil every other read in flight. One bot process owns the database (the start-up lock),
-//! so no write goes unseen.
+//! spoil every other read in flight. Busy time works the same way: a committed booking,
+//! cancellation or move forgets the busy time of its two people only. One bot process owns
+//! the database (the start-up lock), so no write goes unseen.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
 use crate::domain::Mentor;
 use crate::scheduling::booking::UserId;
+use crate::scheduling::interval::Interval;
+use crate::store::BusyTime;
 
 /// Entries per map before it is emptied (a crude bound for very large communities).
 const MAX_ENTRIES: usize = 50_000;
@@ -35,6 +42,15 @@ struct Maps {
     /// Generation at which a user's name was last written since the last clear: a read of
     /// that name begun before it is not kept.
     names_written: HashMap<UserId, u64>,
+    /// A user's busy time over a span (bookings in either role).
+    busy: HashMap<UserId, (Interval, Arc<BusyTime>)>,
+    /// Like `names_written`, for busy time.
+    busy_written: HashMap<UserId, u64>,
+}
+
+/// Whether a read of `user`'s value that took `ticket` began after the value's last write.
+fn unwritten_since(written: &HashMap<UserId, u64>, user: UserId, ticket: Ticket) -> bool {
+    written.get(&user).is_none_or(|&at| at <= ticket.0)
 }
 
 impl Maps {
@@ -113,6 +129,22 @@ impl ReadCache {
         }
     }
 
+    /// Forgets the busy time of `users` only; call after a write of their bookings has
+    /// committed. A read of their busy time that began before the write is not kept.
+    pub(super) fn forget_busy(&self, users: &[UserId]) {
+        let mut maps = self.maps();
+        if maps.busy_written.len() + users.len() > MAX_ENTRIES {
+            drop(maps);
+            self.clear();
+            return;
+        }
+        let generation = self.next_generation();
+        for user in users {
+            maps.busy.remove(user);
+            maps.busy_written.insert(*user, generation);
+        }
+    }
+
     fn keep(&self, ticket: Ticket, f: impl FnOnce(&mut Maps)) {
         let mut maps = self.maps();
         if maps.current(ticket) {
@@ -134,7 +166,7 @@ impl ReadCache {
 
     pub(super) fn keep_name(&self, ticket: Ticket, user: UserId, name: Option<String>) {
         self.keep(ticket, |m| {
-            if m.names_written.get(&user).is_none_or(|&at| at <= ticket.0) {
+            if unwritten_since(&m.names_written, user, ticket) {
                 put(&mut m.names, user, name);
             }
         });
@@ -152,6 +184,21 @@ impl ReadCache {
         mentor: Option<Mentor>,
     ) {
         self.keep(ticket, |m| put(&mut m.mentors, (user, since), mentor));
+    }
+
+    /// `user`'s busy time over `span`, if a kept read covers it.
+    pub(super) fn busy(&self, user: UserId, span: Interval) -> Option<BusyTime> {
+        let maps = self.maps();
+        let (kept, busy) = maps.busy.get(&user)?;
+        kept.contains(&span).then(|| busy.within(span))
+    }
+
+    pub(super) fn keep_busy(&self, ticket: Ticket, user: UserId, span: Interval, busy: BusyTime) {
+        self.keep(ticket, |m| {
+            if unwritten_since(&m.busy_written, user, ticket) {
+                put(&mut m.busy, user, (span, Arc::new(busy)));
+            }
+        });
     }
 
     pub(super) fn role(&self, guild: u64) -> Option<Option<u64>> {
@@ -223,6 +270,60 @@ mod tests {
         let after = cache.ticket();
         cache.keep_name(after, UserId(1), Some("ann".into()));
         assert_eq!(cache.name(UserId(1)), Some(Some("ann".into())));
+    }
+
+    fn busy_at(hours: &[(u32, u32)]) -> (Interval, BusyTime) {
+        use chrono::{TimeZone, Utc};
+        let at = |h: u32| Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap();
+        let intervals: Vec<Interval> = hours
+            .iter()
+            .map(|&(from, to)| Interval::new(at(from), at(to)).unwrap())
+            .collect();
+        let busy = BusyTime {
+            mentor_starts: intervals.iter().map(Interval::start).collect(),
+            intervals,
+        };
+        (Interval::new(at(0), at(23)).unwrap(), busy)
+    }
+
+    #[test]
+    fn kept_busy_time_answers_only_spans_it_covers_and_only_what_overlaps_them() {
+        let cache = ReadCache::default();
+        let (day, busy) = busy_at(&[(9, 10), (14, 15)]);
+        cache.keep_busy(cache.ticket(), UserId(1), day, busy.clone());
+        let morning = Interval::new(day.start(), day.start() + chrono::Duration::hours(12));
+        let morning = morning.unwrap();
+        let answer = cache.busy(UserId(1), morning).unwrap();
+        assert_eq!(answer.intervals, busy.intervals[..1]);
+        assert_eq!(answer.mentor_starts, busy.mentor_starts[..1]);
+        assert_eq!(answer, busy.within(morning));
+        let wider = Interval::new(day.start(), day.end() + chrono::Duration::hours(2)).unwrap();
+        assert_eq!(
+            cache.busy(UserId(1), wider),
+            None,
+            "not covered: read again"
+        );
+        assert_eq!(cache.busy(UserId(2), morning), None);
+    }
+
+    #[test]
+    fn a_booking_write_forgets_its_people_busy_time_and_refuses_their_reads_begun_before() {
+        let cache = ReadCache::default();
+        let (day, busy) = busy_at(&[(9, 10)]);
+        let before = cache.ticket();
+        cache.keep_busy(before, UserId(1), day, busy.clone());
+        cache.keep_busy(before, UserId(3), day, busy.clone());
+        cache.forget_busy(&[UserId(1), UserId(2)]);
+        assert_eq!(cache.busy(UserId(1), day), None);
+        assert!(cache.busy(UserId(3), day).is_some(), "others are kept");
+        cache.keep_busy(before, UserId(2), day, busy.clone());
+        assert_eq!(
+            cache.busy(UserId(2), day),
+            None,
+            "read began before the write"
+        );
+        cache.keep_busy(cache.ticket(), UserId(2), day, busy);
+        assert!(cache.busy(UserId(2), day).is_some());
     }
 
     #[test]

@@ -244,6 +244,29 @@ pub struct BusyTime {
     pub mentor_starts: Vec<DateTime<Utc>>,
 }
 
+impl BusyTime {
+    /// What a read over `span` (inside the span this was read over) would have returned.
+    pub fn within(&self, span: Interval) -> BusyTime {
+        let intervals: Vec<Interval> = self
+            .intervals
+            .iter()
+            .filter(|i| i.overlaps(&span))
+            .copied()
+            .collect();
+        // One person's active bookings never overlap, so a start names one booking.
+        let mentor_starts = self
+            .mentor_starts
+            .iter()
+            .filter(|s| intervals.binary_search_by_key(*s, |i| i.start()).is_ok())
+            .copied()
+            .collect();
+        BusyTime {
+            intervals,
+            mentor_starts,
+        }
+    }
+}
+
 /// What a booking check reads about its two people.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PairBusy {
