@@ -116,32 +116,33 @@ impl ReadCache {
     /// committed. A read of one of those names that began before the write is not kept (it
     /// might have seen the older name); other reads in flight are unaffected.
     pub(super) fn forget_names(&self, users: &[UserId]) {
-        let mut maps = self.maps();
-        if maps.names_written.len() + users.len() > MAX_ENTRIES {
-            drop(maps);
-            self.clear();
-            return;
-        }
-        let generation = self.next_generation();
-        for user in users {
-            maps.names.remove(user);
-            maps.names_written.insert(*user, generation);
-        }
+        self.forget(users, |m| (&mut m.names, &mut m.names_written));
     }
 
     /// Forgets the busy time of `users` only; call after a write of their bookings has
     /// committed. A read of their busy time that began before the write is not kept.
     pub(super) fn forget_busy(&self, users: &[UserId]) {
+        self.forget(users, |m| (&mut m.busy, &mut m.busy_written));
+    }
+
+    /// Forgets `users`' values of one kind (`kind` picks the values and their write stamps)
+    /// and stamps the write, so that reads of those values begun before it are not kept.
+    fn forget<V>(
+        &self,
+        users: &[UserId],
+        kind: impl Fn(&mut Maps) -> (&mut HashMap<UserId, V>, &mut HashMap<UserId, u64>),
+    ) {
         let mut maps = self.maps();
-        if maps.busy_written.len() + users.len() > MAX_ENTRIES {
+        if kind(&mut maps).1.len() + users.len() > MAX_ENTRIES {
             drop(maps);
             self.clear();
             return;
         }
         let generation = self.next_generation();
+        let (values, written) = kind(&mut maps);
         for user in users {
-            maps.busy.remove(user);
-            maps.busy_written.insert(*user, generation);
+            values.remove(user);
+            written.insert(*user, generation);
         }
     }
 
