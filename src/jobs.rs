@@ -355,18 +355,7 @@ impl<M: Messenger> Worker<M> {
             if !stopping && (look || more) && waiting.is_empty() && running.len() < slots {
                 look = false;
                 let now = Utc::now();
-                match self
-                    .inner
-                    .store
-                    .claim_jobs_of(
-                        &self.inner.owner,
-                        now,
-                        now + config.lease,
-                        config.batch.max(1),
-                        config.kinds.as_deref(),
-                    )
-                    .await
-                {
+                match self.claim(now).await {
                     Ok(jobs) => {
                         more = jobs.len() >= usize::try_from(config.batch.max(1)).unwrap_or(0);
                         // Leave a tenth of the lease as margin for recording the outcome.
@@ -407,11 +396,10 @@ impl<M: Messenger> Worker<M> {
     }
 
     /// A pass, also saying how many jobs it claimed.
-    async fn pass(&self, now: DateTime<Utc>) -> Result<(PassReport, usize), StoreError> {
-        let started = Instant::now();
+    /// Claims up to a batch of this worker's due jobs at `now`, leased for `config.lease`.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
         let config = &self.inner.config;
-        let jobs = self
-            .inner
+        self.inner
             .store
             .claim_jobs_of(
                 &self.inner.owner,
@@ -420,7 +408,13 @@ impl<M: Messenger> Worker<M> {
                 config.batch.max(1),
                 config.kinds.as_deref(),
             )
-            .await?;
+            .await
+    }
+
+    async fn pass(&self, now: DateTime<Utc>) -> Result<(PassReport, usize), StoreError> {
+        let started = Instant::now();
+        let config = &self.inner.config;
+        let jobs = self.claim(now).await?;
         let claimed = jobs.len();
         let mut report = PassReport::default();
         if claimed == 0 {
