@@ -16,9 +16,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -189,9 +187,14 @@ impl ReadCache {
 
     /// `user`'s busy time over `span`, if a kept read covers it.
     pub(super) fn busy(&self, user: UserId, span: Interval) -> Option<BusyTime> {
-        let maps = self.maps();
-        let (kept, busy) = maps.busy.get(&user)?;
-        kept.contains(&span).then(|| busy.within(span))
+        // Filtered after the lock is let go: a mentor's whole horizon is not walked while
+        // every other picker's lookups wait on the one lock.
+        let busy = {
+            let maps = self.maps();
+            let (kept, busy) = maps.busy.get(&user)?;
+            kept.contains(&span).then(|| Arc::clone(busy))?
+        };
+        Some(busy.within(span))
     }
 
     pub(super) fn keep_busy(&self, ticket: Ticket, user: UserId, span: Interval, busy: BusyTime) {
