@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench e2e` (ROUNDS=n rounds of MENTEES=n mentees, default 6 × 50; THINK_MS=n
 //! to pause n ms between a mentee's clicks, as people do; default 0: every mentee clicks
-//! again the moment it sees an answer, the harshest load).
+//! again the moment it sees an answer, the harshest load). BOT_BIN=path runs another build
+//! of the bot (A/B comparisons); BOT_LOG=filter sets its RUST_LOG.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -140,13 +141,15 @@ fn main() {
         // The shipped binary, as users run it: default log level (info), its log in a file
         // (its `.env` lookup finds none in `dir`).
         let log = std::fs::File::create(dir.join("bot.log")).unwrap();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mentorbot"))
+        let bot = std::env::var_os("BOT_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_mentorbot").into());
+        let mut child = std::process::Command::new(bot)
             .current_dir(&dir)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(vars)
+            .envs(std::env::var("BOT_LOG").ok().map(|filter| ("RUST_LOG", filter)))
             .spawn()
             .expect("start the bot");
         let bot_pid = child.id().to_string();
@@ -176,6 +179,21 @@ fn main() {
             }
         }
         let elapsed = started.elapsed();
+        // The bookings' DMs are part of their cost: wait for the last of them (delivered by
+        // the bot's job worker after the answers) before reading CPU time.
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+        let dm_deadline = Instant::now() + Duration::from_secs(30);
+        let dms_after = loop {
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            if queued == 0 {
+                break started.elapsed() - elapsed;
+            }
+            assert!(Instant::now() < dm_deadline, "{queued} DMs still queued after 30 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
         let cpu_after = [cpu_of(&bot_pid), cpu_of("self")];
 
         let log: Vec<_> = fake.interaction_log().into_iter().skip(setup_interactions).collect();
@@ -196,7 +214,6 @@ fn main() {
         }
         all.sort();
 
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         let doubles: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM bookings a JOIN bookings b ON a.id < b.id
              WHERE a.status = 'active' AND b.status = 'active' AND a.start_at < b.end_at AND b.start_at < a.end_at
@@ -241,7 +258,7 @@ fn main() {
             )
         };
         println!(
-            "  CPU per interaction: bot {:.2?} (its own process), fake Discord and users {:.2?}",
+            "  CPU per interaction, the bookings' DMs included (the last sent {dms_after:.2?} after the last answer): bot {:.2?} (its own process), fake Discord and users {:.2?}",
             per(0),
             per(1)
         );
