@@ -180,8 +180,11 @@ pub async fn run_tuned(
             )
         })?;
     }
+    // No intents: interactions reach a bot whatever it asks for, and it reads nothing else
+    // from the gateway. With the usual set, every message, typing and reaction in a busy
+    // server would be sent to it, decoded and cached for nothing.
     let mut client =
-        serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::non_privileged())
+        serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::empty())
             .framework(discord::framework(data, settings.guild_id))
             .await
             .context("building the Discord client")?;

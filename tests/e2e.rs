@@ -819,6 +819,11 @@ async fn a_rate_limited_dm_is_retried_after_its_delay_and_delivered_once() {
 async fn commands_are_registered_once_per_process_even_when_ready_comes_again() {
     let (w, bot) = World::new().await;
     assert_eq!(w.fake.registration_count(), 1);
+    assert_eq!(
+        w.fake.identified_intents(),
+        0,
+        "the bot asks for no gateway events: interactions come without any"
+    );
     let names: Vec<String> = w
         .fake
         .registered_commands()

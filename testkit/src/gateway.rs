@@ -1,5 +1,5 @@
-//! The WebSocket gateway: HELLO, IDENTIFY -> READY (+ GUILD_CREATE), RESUME -> RESUMED with
-//! replay, heartbeats, and dispatches on demand.
+//! The WebSocket gateway: HELLO, IDENTIFY -> READY (+ GUILD_CREATE with the `GUILDS` intent),
+//! RESUME -> RESUMED with replay, heartbeats, and dispatches on demand.
 
 use std::sync::Arc;
 
@@ -88,7 +88,8 @@ async fn connection(stream: TcpStream, inner: Arc<Inner>) -> Result<(), String> 
                     close(&tx, 4004, "Authentication failed.");
                     break;
                 }
-                identify(&inner, conn_id, &tx);
+                let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
+                identify(&inner, conn_id, &tx, intents);
             }
             Some(6) => resume(&inner, conn_id, &tx, &payload["d"]),
             Some(3 | 4 | 8 | 31) => {}
@@ -121,7 +122,7 @@ fn close(tx: &mpsc::UnboundedSender<WsMessage>, code: u16, reason: &'static str)
     })));
 }
 
-fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<WsMessage>) {
+fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<WsMessage>, intents: u64) {
     let session_id = format!("{:x}", snowflake());
     let bot = payloads::current_user(inner.bot_user_id, &inner.bot_name);
     inner.update(|s| {
@@ -132,7 +133,9 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<WsMessage>) 
                 session.invalid = true;
             }
         }
+        s.intents = intents;
         let guild_ids: Vec<u64> = s.guilds.keys().copied().collect();
+        let guild_events = s.wants_guild_events();
         s.sessions.push(Session {
             id: session_id.clone(),
             seq: 0,
@@ -148,7 +151,7 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<WsMessage>) 
             inner.application_id,
         );
         s.dispatch("READY", &ready);
-        for guild_id in guild_ids {
+        for guild_id in guild_ids.into_iter().filter(|_| guild_events) {
             if let Some(event) = s.guild_create(guild_id, inner.owner.id) {
                 s.dispatch("GUILD_CREATE", &event);
             }

@@ -496,6 +496,11 @@ impl FakeDiscord {
             })
     }
 
+    /// The gateway intents the bot sent in its latest IDENTIFY (0 before any).
+    pub fn identified_intents(&self) -> u64 {
+        self.inner.lock().intents
+    }
+
     /// How many READYs the fake has sent.
     pub fn ready_count(&self) -> usize {
         self.inner.lock().ready_count
@@ -611,7 +616,8 @@ impl FakeDiscord {
         self.add_role_to(self.inner.guild_id, name)
     }
 
-    /// A new role in another server; returns its id. A connected bot gets `GUILD_ROLE_CREATE`.
+    /// A new role in another server; returns its id. A connected bot that asked for guild
+    /// events gets `GUILD_ROLE_CREATE`.
     pub fn add_role_to(&self, guild_id: u64, name: &str) -> u64 {
         let id = snowflake();
         self.inner.update(|s| {
@@ -622,14 +628,17 @@ impl FakeDiscord {
                     "guild_id": guild_id.to_string(),
                     "role": payloads::role(id, name, position, 0),
                 });
-                s.dispatch("GUILD_ROLE_CREATE", &event);
+                if s.wants_guild_events() {
+                    s.dispatch("GUILD_ROLE_CREATE", &event);
+                }
             }
         });
         id
     }
 
-    /// Another server the bot is in; returns its id. A connected bot gets its `GUILD_CREATE`
-    /// now, as when a bot is added to a server; later READYs list it.
+    /// Another server the bot is in; returns its id. A connected bot that asked for guild
+    /// events gets its `GUILD_CREATE` now, as when a bot is added to a server; later READYs
+    /// list it.
     pub fn add_guild(&self, name: &str) -> u64 {
         let (guild_id, channel_id) = (snowflake(), snowflake());
         self.inner.update(|s| {
@@ -650,7 +659,10 @@ impl FakeDiscord {
                     messages: Vec::new(),
                 },
             );
-            if let Some(event) = s.guild_create(guild_id, self.inner.owner.id) {
+            if let Some(event) = s
+                .guild_create(guild_id, self.inner.owner.id)
+                .filter(|_| s.wants_guild_events())
+            {
                 s.dispatch("GUILD_CREATE", &event);
             }
         });

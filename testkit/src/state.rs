@@ -51,6 +51,9 @@ pub(crate) struct Channel {
     pub messages: Vec<u64>,
 }
 
+/// The `GUILDS` gateway intent (bit 0).
+pub(crate) const GUILDS_INTENT: u64 = 1;
+
 pub(crate) struct StoredMessage {
     pub channel_id: u64,
     pub guild_id: Option<u64>,
@@ -210,6 +213,8 @@ pub(crate) struct State {
     pub ignore_default_member_permissions: bool,
     pub sessions: Vec<Session>,
     pub ready_count: usize,
+    /// The gateway intents of the latest IDENTIFY.
+    pub intents: u64,
     pub resume_count: usize,
     pub next_conn: u64,
     pub rate_rules: Vec<RateRule>,
@@ -399,6 +404,12 @@ impl State {
             .rev()
             .find(|s| !s.invalid)
             .is_some_and(|s| s.conn.is_some())
+    }
+
+    /// Whether the bot asked for guild events (the `GUILDS` intent): `GUILD_CREATE` and
+    /// role events go only to a bot that did, as on Discord.
+    pub(crate) fn wants_guild_events(&self) -> bool {
+        self.intents & GUILDS_INTENT != 0
     }
 
     /// The `GUILD_CREATE` payload for a guild.
