@@ -1444,7 +1444,18 @@ async fn book_in(
     for _ in 0..ID_ATTEMPTS {
         let random = getrandom::u32().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
         new.id = BookingId::from_random(random);
-        match tx.insert_booking(&new).await {
+        let id = &new.id;
+        let booked = Notice::Booked {
+            booking: id.to_string(),
+            recipient: request.mentor.0,
+        };
+        let confirmed = Notice::Confirmed {
+            booking: id.to_string(),
+            recipient: request.mentee.0,
+        };
+        // The DMs to both people go in with the booking, in the same round trip.
+        let dms = [dm_job(booked, id, now)?, dm_job(confirmed, id, now)?];
+        match tx.insert_booking_with(&new, &dms).await {
             Ok(()) => {
                 inserted = true;
                 break;
@@ -1460,16 +1471,6 @@ async fn book_in(
         return Err(anyhow::anyhow!("no free booking id after {ID_ATTEMPTS} attempts").into());
     }
     let id = new.id.clone();
-    let booked = Notice::Booked {
-        booking: id.to_string(),
-        recipient: request.mentor.0,
-    };
-    let confirmed = Notice::Confirmed {
-        booking: id.to_string(),
-        recipient: request.mentee.0,
-    };
-    tx.enqueue(&[dm_job(booked, &id, now)?, dm_job(confirmed, &id, now)?])
-        .await?;
     if calendar && connected(tx, request.mentor).await? {
         tx.queue_calendar_sync(&id, now).await?;
         new.calendar_status = CalendarStatus::Pending;

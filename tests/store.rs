@@ -128,6 +128,60 @@ fn job(kind: &str, run_after: &str) -> NewJob {
 }
 
 #[tokio::test]
+async fn a_booking_and_its_jobs_go_in_together_and_a_refused_booking_queues_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let with_jobs = |id: &str| {
+        let mut dms = [job("dm", NOW), job("dm", NOW)];
+        for dm in &mut dms {
+            dm.booking = Some(BookingId::parse(id).unwrap());
+        }
+        dms
+    };
+    let mut tx = store.write().await.unwrap();
+    tx.insert_booking_with(
+        &booking("AAAAAA", 1, 2, "2026-11-24T09:00:00Z", 60),
+        &with_jobs("AAAAAA"),
+    )
+    .await
+    .unwrap();
+    let overlap = tx
+        .insert_booking_with(
+            &booking("BBBBBB", 1, 3, "2026-11-24T09:30:00Z", 60),
+            &with_jobs("BBBBBB"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(overlap, StoreError::Overlap), "{overlap:?}");
+    let duplicate = tx
+        .insert_booking_with(
+            &booking("AAAAAA", 4, 5, "2026-11-25T09:00:00Z", 60),
+            &with_jobs("AAAAAA"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(duplicate, StoreError::DuplicateId),
+        "{duplicate:?}"
+    );
+    tx.commit().await.unwrap();
+
+    let queued = |id: &str| {
+        let store = store.clone();
+        let id = BookingId::parse(id).unwrap();
+        async move { store.jobs_for_booking(&id).await.unwrap().len() }
+    };
+    assert_eq!(queued("AAAAAA").await, 2, "the booking's two jobs, once");
+    assert_eq!(queued("BBBBBB").await, 0);
+    let now = utc(NOW);
+    let all = store
+        .claim_jobs("worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "nothing queued by the refused bookings");
+}
+
+#[tokio::test]
 async fn jobs_are_claimed_once_per_lease_and_run_again_when_the_lease_expires() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::SqliteConnection;
 
+use super::jobs::{self, NewJob};
 use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
 use crate::domain::{Booking, CalendarStatus, Cancellation, PastTime, RoleFilter};
 use crate::scheduling::booking::{BookingId, BookingStatus, UserId};
@@ -144,33 +145,47 @@ fn classify(error: sqlx::Error) -> StoreError {
     StoreError::Database(error)
 }
 
-pub(super) async fn insert(conn: &mut SqliteConnection, b: &NewBooking) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO bookings (id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at,
-                               status, created_at, updated_at, calendar_status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-    )
-    .bind(b.id.as_str())
-    .bind(user_param(b.mentor))
-    .bind(user_param(b.mentee))
-    .bind(&b.mentor_name)
-    .bind(&b.mentee_name)
-    .bind(to_secs(b.interval.start()))
-    .bind(to_secs(b.interval.end()))
-    .bind(to_secs(b.now))
-    .bind(to_secs(b.now))
-    .bind(b.calendar_status.as_str())
-    .execute(conn)
-    .await
-    .map_err(classify)?;
+/// Inserts a booking and then `with` (its DMs), in one round trip: a refused booking stops
+/// there, so its jobs are never written.
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    b: &NewBooking,
+    with: &[NewJob],
+) -> StoreResult<()> {
+    let mut sql = "INSERT INTO bookings (id, mentor_id, mentee_id, mentor_name, mentee_name,
+                                         start_at, end_at, status, created_at, updated_at,
+                                         calendar_status)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)"
+        .to_owned();
+    if !with.is_empty() {
+        sql.push_str(";\n");
+        sql.push_str(&jobs::insert_statement(with.len()));
+    }
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(b.id.as_str())
+        .bind(user_param(b.mentor))
+        .bind(user_param(b.mentee))
+        .bind(&b.mentor_name)
+        .bind(&b.mentee_name)
+        .bind(to_secs(b.interval.start()))
+        .bind(to_secs(b.interval.end()))
+        .bind(to_secs(b.now))
+        .bind(to_secs(b.now))
+        .bind(b.calendar_status.as_str());
+    jobs::bind(query, with)
+        .execute(conn)
+        .await
+        .map_err(classify)?;
     Ok(())
 }
 
+/// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.
 pub(super) async fn booking(
     conn: &mut SqliteConnection,
+    lead: &str,
     id: &BookingId,
 ) -> StoreResult<Option<Booking>> {
-    let sql = format!("SELECT {COLUMNS} FROM bookings WHERE id = ?");
+    let sql = format!("{lead}SELECT {COLUMNS} FROM bookings WHERE id = ?");
     let row: Option<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
         .fetch_optional(conn)

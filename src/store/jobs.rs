@@ -76,16 +76,19 @@ impl JobRow {
 
 const COLUMNS: &str = "id, kind, booking_id, payload, state, attempts, run_after, last_error";
 
-pub(super) async fn enqueue(conn: &mut SqliteConnection, jobs: &[NewJob]) -> StoreResult<()> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    // One statement for all of them: a booking queues two DMs in one round trip.
-    let values = vec!["(?, ?, ?, ?, ?)"; jobs.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) VALUES {values}"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+/// A query on SQLite, as `sqlx::query` builds it.
+pub(super) type SqliteQuery<'q> =
+    sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// The statement inserting `n` jobs (one statement for all: a booking queues two DMs);
+/// [`bind`] binds their values, in order, with anonymous parameters.
+pub(super) fn insert_statement(n: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+    format!("INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) VALUES {values}")
+}
+
+/// Binds the values of [`insert_statement`] for `jobs`.
+pub(super) fn bind<'q>(mut query: SqliteQuery<'q>, jobs: &[NewJob]) -> SqliteQuery<'q> {
     for job in jobs {
         query = query
             .bind(job.kind.clone())
@@ -94,12 +97,24 @@ pub(super) async fn enqueue(conn: &mut SqliteConnection, jobs: &[NewJob]) -> Sto
             .bind(to_secs(job.run_after))
             .bind(to_secs(job.now));
     }
-    query.execute(conn).await?;
+    query
+}
+
+pub(super) async fn enqueue(conn: &mut SqliteConnection, jobs: &[NewJob]) -> StoreResult<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let sql = insert_statement(jobs.len());
+    bind(sqlx::query(sqlx::AssertSqlSafe(sql)), jobs)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
+/// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.
 pub(super) async fn claim(
     conn: &mut SqliteConnection,
+    lead: &str,
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
@@ -115,7 +130,7 @@ pub(super) async fn claim(
         None => String::new(),
     };
     let sql = format!(
-        "UPDATE jobs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
+        "{lead}UPDATE jobs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
          WHERE id IN (SELECT id FROM jobs
                       WHERE state = 'queued' AND run_after <= ?3
                         AND (lease_until IS NULL OR lease_until <= ?3) {kind_filter}
@@ -139,26 +154,31 @@ pub(super) async fn claim(
     Ok(jobs)
 }
 
+/// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.
 pub(super) async fn finish(
     conn: &mut SqliteConnection,
+    lead: &str,
     id: i64,
     owner: &str,
     now: DateTime<Utc>,
     error: Option<&str>,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE jobs SET state = ?, finished_at = ?, last_error = coalesce(?, last_error),
+    // RETURNING rather than the row count, which a lead would skew.
+    let sql = format!(
+        "{lead}UPDATE jobs SET state = ?, finished_at = ?, last_error = coalesce(?, last_error),
                 lease_owner = NULL, lease_until = NULL
-         WHERE id = ? AND lease_owner = ? AND state = 'queued'",
-    )
-    .bind(if error.is_some() { "failed" } else { "done" })
-    .bind(to_secs(now))
-    .bind(error)
-    .bind(id)
-    .bind(owner)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         WHERE id = ? AND lease_owner = ? AND state = 'queued'
+         RETURNING id"
+    );
+    let done: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(if error.is_some() { "failed" } else { "done" })
+        .bind(to_secs(now))
+        .bind(error)
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(conn)
+        .await?;
+    Ok(done.is_some())
 }
 
 pub(super) async fn retry(

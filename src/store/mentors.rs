@@ -70,16 +70,29 @@ pub(super) async fn set_user_timezone(
     Ok(())
 }
 
+/// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.
 pub(super) async fn mentor(
     conn: &mut SqliteConnection,
+    lead: &str,
     user: UserId,
     since: NaiveDate,
 ) -> StoreResult<Option<Mentor>> {
     // One round trip: the mentor's settings joined to their weekly ranges (date NULL) and
     // overrides with their ranges (weekday NULL). A mentor without ranges comes as one row
     // with both NULL; an override without ranges (off) as one row with NULL minutes.
-    let rows: Vec<MentorRow> = sqlx::query_as(
-        "SELECT m.timezone, m.session_minutes, m.buffer_minutes, m.min_notice_hours,
+    let sql = format!("{lead}{MENTOR_ROWS}");
+    let rows: Vec<MentorRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_param(user))
+        .bind(since.format("%Y-%m-%d").to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    mentor_from(user, rows)
+}
+
+/// A mentor's settings joined to their ranges and overrides (`?1` the mentor, `?2` the
+/// first override date).
+const MENTOR_ROWS: &str =
+    "SELECT m.timezone, m.session_minutes, m.buffer_minutes, m.min_notice_hours,
                 m.horizon_days, m.max_per_day, m.max_per_mentee,
                 r.weekday, r.date, r.start_minute, r.end_minute
          FROM mentors m LEFT JOIN (
@@ -92,12 +105,10 @@ pub(super) async fn mentor(
              WHERE o.mentor_id = ?1 AND o.date >= ?2
          ) r ON r.mentor_id = m.user_id
          WHERE m.user_id = ?1
-         ORDER BY r.date, r.weekday, r.start_minute",
-    )
-    .bind(user_param(user))
-    .bind(since.format("%Y-%m-%d").to_string())
-    .fetch_all(&mut *conn)
-    .await?;
+         ORDER BY r.date, r.weekday, r.start_minute";
+
+/// A mentor from the rows of [`MENTOR_ROWS`].
+fn mentor_from(user: UserId, rows: Vec<MentorRow>) -> StoreResult<Option<Mentor>> {
     let Some(first) = rows.first() else {
         return Ok(None);
     };
@@ -259,19 +270,23 @@ pub(super) async fn delete_override(
     Ok(done.rows_affected() > 0)
 }
 
+/// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.
 pub(super) async fn remember_name(
     conn: &mut SqliteConnection,
+    lead: &str,
     user: UserId,
     name: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (user_id, name) VALUES (?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
-    )
-    .bind(user_param(user))
-    .bind(name)
-    .execute(conn)
-    .await?;
+    let sql = format!(
+        "{lead}INSERT INTO users (user_id, name) VALUES (?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name"
+    );
+    // Its row count is not read (a lead would skew it).
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(user_param(user))
+        .bind(name)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::domain::{Booking, Mentor, PastTime};
 use crate::scheduling::booking::{BookingId, UserId};
@@ -214,9 +214,9 @@ impl Store {
     /// Starts a write transaction with `BEGIN IMMEDIATE`: it holds the database's write lock
     /// from its first statement, so what it reads stays true until it commits.
     pub async fn write(&self) -> StoreResult<WriteTx> {
-        Ok(WriteTx {
-            tx: self.write.begin_with("BEGIN IMMEDIATE").await?,
-        })
+        Ok(WriteTx::new(
+            self.write.begin_with("BEGIN IMMEDIATE").await?,
+        ))
     }
 
     /// A user's own zone and last seen display name, in one read.
@@ -226,7 +226,7 @@ impl Store {
 
     /// A mentor with their schedule (overrides from `since` on) and settings.
     pub async fn mentor(&self, user: UserId, since: NaiveDate) -> StoreResult<Option<Mentor>> {
-        mentors::mentor(&mut *self.read.acquire().await?, user, since).await
+        mentors::mentor(&mut *self.read.acquire().await?, "", user, since).await
     }
 
     /// Override notes of a mentor from `since` on, by date.
@@ -240,7 +240,7 @@ impl Store {
 
     /// One booking.
     pub async fn booking(&self, id: &BookingId) -> StoreResult<Option<Booking>> {
-        bookings::booking(&mut *self.read.acquire().await?, id).await
+        bookings::booking(&mut *self.read.acquire().await?, "", id).await
     }
 
     /// Mentors listed in a server, with their last seen names.
@@ -331,8 +331,10 @@ impl Store {
         let kinds = kinds.map(<[String]>::to_vec);
         self.transact(move |tx| {
             Box::pin(async move {
+                let (lead, conn) = tx.lead();
                 jobs::claim(
-                    &mut tx.tx,
+                    conn,
+                    lead,
                     &owner,
                     now,
                     lease_until,
@@ -349,7 +351,7 @@ impl Store {
     /// (the database lock), so jobs of a process that died run again at once. Returns how
     /// many were held.
     pub async fn release_leases(&self) -> StoreResult<u64> {
-        self.transact(move |tx| Box::pin(async move { jobs::release_all(&mut tx.tx).await }))
+        self.transact(move |tx| Box::pin(async move { jobs::release_all(tx.conn().await?).await }))
             .await
     }
 
@@ -361,10 +363,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let owner = owner.to_owned();
-        self.transact(move |tx| {
-            Box::pin(async move { jobs::finish(&mut tx.tx, id, &owner, now, None).await })
-        })
-        .await
+        self.transact(move |tx| Box::pin(async move { tx.finish_job(id, &owner, now, None).await }))
+            .await
     }
 
     /// Marks a claimed job failed for good, keeping `error`.
@@ -377,7 +377,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let (owner, error) = (owner.to_owned(), error.to_owned());
         self.transact(move |tx| {
-            Box::pin(async move { jobs::finish(&mut tx.tx, id, &owner, now, Some(&error)).await })
+            Box::pin(async move { tx.finish_job(id, &owner, now, Some(&error)).await })
         })
         .await
     }
@@ -392,7 +392,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let (owner, error) = (owner.to_owned(), error.to_owned());
         self.transact(move |tx| {
-            Box::pin(async move { jobs::retry(&mut tx.tx, id, &owner, run_after, &error).await })
+            Box::pin(async move { tx.retry_job(id, &owner, run_after, &error).await })
         })
         .await
     }
@@ -403,38 +403,73 @@ impl Store {
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
+    /// Savepoint statements the running write unit owes before its first statement (see
+    /// `writer`), each ending in `"; "`.
+    owed: Option<&'static str>,
 }
 
 impl WriteTx {
+    fn new(tx: Transaction<'static, Sqlite>) -> WriteTx {
+        WriteTx { tx, owed: None }
+    }
+
     /// Commits every change.
     pub async fn commit(self) -> StoreResult<()> {
         Ok(self.tx.commit().await?)
     }
 
+    /// The unit about to run owes `sql` before its first statement.
+    fn owe(&mut self, sql: &'static str) {
+        self.owed = Some(sql);
+    }
+
+    /// Whether the running unit has sent what it owed (it has run a statement).
+    fn paid(&self) -> bool {
+        self.owed.is_none()
+    }
+
+    /// The connection, once what the unit owes is sent (in a round trip of its own).
+    async fn conn(&mut self) -> StoreResult<&mut SqliteConnection> {
+        if let Some(sql) = self.owed.take() {
+            sqlx::raw_sql(sql).execute(&mut *self.tx).await?;
+        }
+        Ok(&mut self.tx)
+    }
+
+    /// What the unit owes (or `""`), for the caller to send ahead of its statement in the
+    /// same round trip, and the connection to send both on. Not for a statement whose row
+    /// count is read: sqlx adds up the counts of a round trip's statements, and a savepoint
+    /// statement reports the count of the last change before it.
+    fn lead(&mut self) -> (&'static str, &mut SqliteConnection) {
+        (self.owed.take().unwrap_or_default(), &mut self.tx)
+    }
+
     /// A user's own timezone, if set.
     pub async fn user_timezone(&mut self, user: UserId) -> StoreResult<Option<Tz>> {
-        mentors::user_timezone(&mut self.tx, user).await
+        mentors::user_timezone(self.conn().await?, user).await
     }
 
     /// Sets a user's own timezone.
     pub async fn set_user_timezone(&mut self, user: UserId, tz: Tz) -> StoreResult<()> {
-        mentors::set_user_timezone(&mut self.tx, user, tz).await
+        mentors::set_user_timezone(self.conn().await?, user, tz).await
     }
 
     /// A mentor with their schedule (overrides from `since` on) and settings.
     pub async fn mentor(&mut self, user: UserId, since: NaiveDate) -> StoreResult<Option<Mentor>> {
-        mentors::mentor(&mut self.tx, user, since).await
+        let (lead, conn) = self.lead();
+        mentors::mentor(conn, lead, user, since).await
     }
 
     /// Makes `mentor` a mentor, or replaces their zone, weekly ranges and settings; the
     /// overrides are left alone.
     pub async fn save_mentor(&mut self, mentor: &Mentor, now: DateTime<Utc>) -> StoreResult<()> {
-        mentors::save_mentor(&mut self.tx, mentor, now).await
+        mentors::save_mentor(self.conn().await?, mentor, now).await
     }
 
     /// Remembers `user`'s display name (shown on bookings made later from a picker).
     pub async fn remember_name(&mut self, user: UserId, name: &str) -> StoreResult<()> {
-        mentors::remember_name(&mut self.tx, user, name).await
+        let (lead, conn) = self.lead();
+        mentors::remember_name(conn, lead, user, name).await
     }
 
     /// Lists an existing mentor in a server (no-op for non-mentors and repeats).
@@ -444,12 +479,12 @@ impl WriteTx {
         mentor: UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        mentors::list_in_guild(&mut self.tx, guild, mentor, now).await
+        mentors::list_in_guild(self.conn().await?, guild, mentor, now).await
     }
 
     /// Sets or clears a server's mentor role.
     pub async fn set_mentor_role(&mut self, guild: u64, role: Option<u64>) -> StoreResult<()> {
-        mentors::set_mentor_role(&mut self.tx, guild, role).await
+        mentors::set_mentor_role(self.conn().await?, guild, role).await
     }
 
     /// Sets (or replaces) one date override.
@@ -461,22 +496,23 @@ impl WriteTx {
         note: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        mentors::put_override(&mut self.tx, mentor, date, ranges, note, now).await
+        mentors::put_override(self.conn().await?, mentor, date, ranges, note, now).await
     }
 
     /// Removes one date override; false when there was none.
     pub async fn delete_override(&mut self, mentor: UserId, date: NaiveDate) -> StoreResult<bool> {
-        mentors::delete_override(&mut self.tx, mentor, date).await
+        mentors::delete_override(self.conn().await?, mentor, date).await
     }
 
     /// One booking.
     pub async fn booking(&mut self, id: &BookingId) -> StoreResult<Option<Booking>> {
-        bookings::booking(&mut self.tx, id).await
+        let (lead, conn) = self.lead();
+        bookings::booking(conn, lead, id).await
     }
 
     /// A user's bookings, filtered.
     pub async fn bookings(&mut self, query: &BookingQuery) -> StoreResult<Vec<Booking>> {
-        bookings::list(&mut self.tx, query).await
+        bookings::list(self.conn().await?, query).await
     }
 
     /// What a booking check reads about its two people: each one's busy time overlapping
@@ -491,13 +527,23 @@ impl WriteTx {
         now: DateTime<Utc>,
         except: Option<&BookingId>,
     ) -> StoreResult<PairBusy> {
-        bookings::pair_busy(&mut self.tx, people, span, day, now, except).await
+        bookings::pair_busy(self.conn().await?, people, span, day, now, except).await
     }
 
     /// Inserts a booking. [`StoreError::Overlap`] when it would overlap an active booking of
     /// either person; [`StoreError::DuplicateId`] when the id is taken.
     pub async fn insert_booking(&mut self, booking: &NewBooking) -> StoreResult<()> {
-        bookings::insert(&mut self.tx, booking).await
+        self.insert_booking_with(booking, &[]).await
+    }
+
+    /// Inserts a booking and queues `jobs` with it (its DMs), in one round trip; a refused
+    /// booking queues nothing.
+    pub async fn insert_booking_with(
+        &mut self,
+        booking: &NewBooking,
+        jobs: &[NewJob],
+    ) -> StoreResult<()> {
+        bookings::insert(self.conn().await?, booking, jobs).await
     }
 
     /// Cancels an active booking.
@@ -508,7 +554,7 @@ impl WriteTx {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        bookings::cancel(&mut self.tx, id, by, reason, now).await
+        bookings::cancel(self.conn().await?, id, by, reason, now).await
     }
 
     /// Moves an active booking to `to`, recording its old time in the history.
@@ -519,22 +565,22 @@ impl WriteTx {
         by: UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        bookings::move_to(&mut self.tx, id, to, by, now).await
+        bookings::move_to(self.conn().await?, id, to, by, now).await
     }
 
     /// Queues jobs, to run once this transaction commits.
     pub async fn enqueue(&mut self, jobs: &[NewJob]) -> StoreResult<()> {
-        jobs::enqueue(&mut self.tx, jobs).await
+        jobs::enqueue(self.conn().await?, jobs).await
     }
 
     /// Sets a per-install value unless one exists; returns the value in force.
     pub async fn init_install_value(&mut self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
-        calendar::init_install_value(&mut self.tx, key, value).await
+        calendar::init_install_value(self.conn().await?, key, value).await
     }
 
     /// `user`'s Google account.
     pub async fn google_account(&mut self, user: UserId) -> StoreResult<Option<GoogleAccount>> {
-        calendar::account(&mut self.tx, user).await
+        calendar::account(self.conn().await?, user).await
     }
 
     /// Stores (or replaces) a connected account; clears its last error.
@@ -546,7 +592,15 @@ impl WriteTx {
         scopes: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        calendar::save_account(&mut self.tx, user, email, sealed_refresh_token, scopes, now).await
+        calendar::save_account(
+            self.conn().await?,
+            user,
+            email,
+            sealed_refresh_token,
+            scopes,
+            now,
+        )
+        .await
     }
 
     /// Marks a connected account revoked (its token dropped); false when it was not connected.
@@ -556,12 +610,12 @@ impl WriteTx {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        calendar::revoke_account(&mut self.tx, user, error, now).await
+        calendar::revoke_account(self.conn().await?, user, error, now).await
     }
 
     /// Deletes an account and its token; false when there was none.
     pub async fn delete_google_account(&mut self, user: UserId) -> StoreResult<bool> {
-        calendar::delete_account(&mut self.tx, user).await
+        calendar::delete_account(self.conn().await?, user).await
     }
 
     /// Keeps the last calendar problem on the account (for `/calendar status`).
@@ -571,7 +625,7 @@ impl WriteTx {
         error: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        calendar::note_account_error(&mut self.tx, user, error, now).await
+        calendar::note_account_error(self.conn().await?, user, error, now).await
     }
 
     /// Stores an OAuth request under `state` (and drops expired ones).
@@ -581,12 +635,12 @@ impl WriteTx {
         pending: &OAuthState,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        calendar::put_state(&mut self.tx, state, pending, now).await
+        calendar::put_state(self.conn().await?, state, pending, now).await
     }
 
     /// Consumes an OAuth request: a state works once.
     pub async fn take_oauth_state(&mut self, state: &str) -> StoreResult<Option<OAuthState>> {
-        calendar::take_state(&mut self.tx, state).await
+        calendar::take_state(self.conn().await?, state).await
     }
 
     /// Queues (or re-arms) the booking's one calendar sync job and marks it `pending`.
@@ -595,7 +649,7 @@ impl WriteTx {
         booking: &BookingId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        calendar::queue_sync(&mut self.tx, booking, now).await
+        calendar::queue_sync(self.conn().await?, booking, now).await
     }
 
     /// Queues a sync of every not-yet-ended active booking of `mentor`; returns how many.
@@ -604,7 +658,7 @@ impl WriteTx {
         mentor: UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        calendar::queue_upcoming(&mut self.tx, mentor, now).await
+        calendar::queue_upcoming(self.conn().await?, mentor, now).await
     }
 
     /// Sets a booking's calendar status (and error).
@@ -614,7 +668,7 @@ impl WriteTx {
         status: crate::domain::CalendarStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        calendar::set_status(&mut self.tx, booking, status, error).await
+        calendar::set_status(self.conn().await?, booking, status, error).await
     }
 
     /// Records a sync's result if the booking still matches `target`; false when it changed.
@@ -624,7 +678,7 @@ impl WriteTx {
         target: SyncTarget,
         record: &SyncRecord,
     ) -> StoreResult<bool> {
-        calendar::record_sync(&mut self.tx, booking, target, record).await
+        calendar::record_sync(self.conn().await?, booking, target, record).await
     }
 
     /// Keeps an event id known to exist in the mentor's calendar.
@@ -633,7 +687,7 @@ impl WriteTx {
         booking: &BookingId,
         event_id: &str,
     ) -> StoreResult<()> {
-        calendar::keep_event_id(&mut self.tx, booking, event_id).await
+        calendar::keep_event_id(self.conn().await?, booking, event_id).await
     }
 
     /// Marks a claimed job done (or failed, with `error`) inside this transaction; false
@@ -645,7 +699,8 @@ impl WriteTx {
         now: DateTime<Utc>,
         error: Option<&str>,
     ) -> StoreResult<bool> {
-        jobs::finish(&mut self.tx, id, owner, now, error).await
+        let (lead, conn) = self.lead();
+        jobs::finish(conn, lead, id, owner, now, error).await
     }
 
     /// Releases a claimed job to run again at `run_after` inside this transaction.
@@ -656,7 +711,7 @@ impl WriteTx {
         run_after: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<bool> {
-        jobs::retry(&mut self.tx, id, owner, run_after, error).await
+        jobs::retry(self.conn().await?, id, owner, run_after, error).await
     }
 }
 
