@@ -443,6 +443,57 @@ async fn a_panicking_write_is_rolled_back_alone_and_its_batch_mates_commit() {
 }
 
 #[tokio::test]
+async fn units_refused_after_writing_are_undone_wherever_they_stand_in_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    // Each unit writes its booking (or nothing) and then keeps or refuses it. Sent together,
+    // so the writer runs them in one batch, in this order; the last one refuses.
+    let unit = |id: Option<&str>, hour: u32, keep: bool| {
+        let b = id.map(|id| booking(id, 1, 2, &format!("2026-11-24T{hour:02}:00:00Z"), 30));
+        store.transact(move |tx| {
+            Box::pin(async move {
+                if let Some(b) = &b {
+                    tx.insert_booking(b).await?;
+                }
+                if keep {
+                    Ok(())
+                } else {
+                    Err(StoreError::Overlap)
+                }
+            })
+        })
+    };
+    let results = tokio::join!(
+        unit(Some("AAAAAA"), 8, true),
+        unit(None, 0, false),
+        unit(Some("BBBBBB"), 9, false),
+        unit(None, 0, true),
+        unit(Some("CCCCCC"), 10, true),
+        unit(Some("DDDDDD"), 11, false),
+    );
+    let oks = [
+        results.0.is_ok(),
+        results.1.is_ok(),
+        results.2.is_ok(),
+        results.3.is_ok(),
+        results.4.is_ok(),
+        results.5.is_ok(),
+    ];
+    assert_eq!(oks, [true, false, false, true, true, false]);
+    let exists = |id: &str| {
+        let store = store.clone();
+        let id = BookingId::parse(id).unwrap();
+        async move { store.booking(&id).await.unwrap().is_some() }
+    };
+    assert!(exists("AAAAAA").await && exists("CCCCCC").await);
+    assert!(!exists("BBBBBB").await, "refused in the middle");
+    assert!(!exists("DDDDDD").await, "refused last");
+    // The next batch starts clean.
+    unit(Some("EEEEEE"), 12, true).await.unwrap();
+    assert!(exists("EEEEEE").await);
+}
+
+#[tokio::test]
 async fn a_worker_lane_claims_only_its_own_kinds_of_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
