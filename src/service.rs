@@ -1016,14 +1016,9 @@ impl Service {
             .store
             .transact(move |tx| Box::pin(book_in(tx, request, now, external, calendar)))
             .await?;
-        self.forget_busy_of(&booked);
+        self.cache
+            .update_busy((booked.mentor, booked.mentee), None, Some(booked.interval));
         Ok(booked)
-    }
-
-    /// Forgets the cached busy time of a booking's two people; call once a change of the
-    /// booking has committed.
-    fn forget_busy_of(&self, booking: &Booking) {
-        self.cache.forget_busy(&[booking.mentor, booking.mentee]);
     }
 
     /// `/cancel`: the mentor or mentee cancels an active booking that has not ended; the other
@@ -1042,7 +1037,11 @@ impl Service {
             .store
             .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now, calendar)))
             .await?;
-        self.forget_busy_of(&cancelled);
+        self.cache.update_busy(
+            (cancelled.mentor, cancelled.mentee),
+            Some(cancelled.interval),
+            None,
+        );
         Ok(cancelled)
     }
 
@@ -1083,7 +1082,8 @@ impl Service {
                 Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar))
             })
             .await?;
-        self.forget_busy_of(&moved);
+        // Where it was is not known for sure here (a concurrent move may have won): forget.
+        self.cache.forget_busy(&[moved.mentor, moved.mentee]);
         Ok(moved)
     }
 

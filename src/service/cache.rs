@@ -9,9 +9,11 @@
 //! (a generation counter), so a slow reader can never put back a value older than a write.
 //! A write of just names forgets just those names, and refuses only reads of those names
 //! begun before it: a burst of new users' first pickers, each storing a name, must not
-//! spoil every other read in flight. Busy time works the same way: a committed booking,
-//! cancellation or move forgets the busy time of its two people only. One bot process owns
-//! the database (the start-up lock), so no write goes unseen.
+//! spoil every other read in flight. Busy time works the same way, per person, except that
+//! a committed booking or cancellation is applied to its two people's cached busy time
+//! rather than forgetting it (a burst of bookings on one mentor would otherwise send every
+//! next picker to the database); a move forgets theirs. One bot process owns the database
+//! (the start-up lock), so no write goes unseen.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -121,6 +123,41 @@ impl ReadCache {
     /// committed. A read of their busy time that began before the write is not kept.
     pub(super) fn forget_busy(&self, users: &[UserId]) {
         self.forget(users, |m| (&mut m.busy, &mut m.busy_written));
+    }
+
+    /// Applies a committed booking change to the cached busy time of its two people instead
+    /// of forgetting it, so that the next picker needs no read: `removed` leaves both, and
+    /// `added` joins both (as a mentor start for `mentor`). Reads of their busy time begun
+    /// before the write are still not kept. An entry may have been read after the commit
+    /// and hold the change already: adding is idempotent (one person's active bookings
+    /// never overlap, so an equal interval is this booking) and removing what is absent
+    /// does nothing. An entry that disagrees (another interval at the same start) is
+    /// forgotten.
+    pub(super) fn update_busy(
+        &self,
+        (mentor, mentee): (UserId, UserId),
+        removed: Option<Interval>,
+        added: Option<Interval>,
+    ) {
+        let mut maps = self.maps();
+        if maps.busy_written.len() + 2 > MAX_ENTRIES {
+            drop(maps);
+            self.clear();
+            return;
+        }
+        let generation = self.next_generation();
+        for (user, as_mentor) in [(mentor, true), (mentee, false)] {
+            maps.busy_written.insert(user, generation);
+            let Some((_, busy)) = maps.busy.get_mut(&user) else {
+                continue;
+            };
+            let busy = Arc::make_mut(busy);
+            let applied = removed.is_none_or(|r| busy.remove(r))
+                && added.is_none_or(|a| busy.add(a, as_mentor));
+            if !applied {
+                maps.busy.remove(&user);
+            }
+        }
     }
 
     /// Forgets `users`' values of one kind (`kind` picks the values and their write stamps)
@@ -328,6 +365,59 @@ mod tests {
         );
         cache.keep_busy(cache.ticket(), UserId(2), day, busy);
         assert!(cache.busy(UserId(2), day).is_some());
+    }
+
+    #[test]
+    fn a_committed_booking_joins_its_people_busy_time_without_a_read() {
+        let cache = ReadCache::default();
+        let (day, busy) = busy_at(&[(9, 10), (14, 15)]);
+        let (_, booked) = busy_at(&[(11, 12)]);
+        let new = booked.intervals[0];
+        let before = cache.ticket();
+        for user in [1, 2, 3] {
+            cache.keep_busy(before, UserId(user), day, busy.clone());
+        }
+        cache.update_busy((UserId(1), UserId(2)), None, Some(new));
+        let mentor = cache.busy(UserId(1), day).unwrap();
+        assert_eq!(mentor.intervals.len(), 3);
+        assert_eq!(mentor.intervals[1], new, "in order");
+        assert!(mentor.mentor_starts.contains(&new.start()));
+        let mentee = cache.busy(UserId(2), day).unwrap();
+        assert!(mentee.intervals.contains(&new));
+        assert!(!mentee.mentor_starts.contains(&new.start()));
+        assert_eq!(
+            cache.busy(UserId(3), day).unwrap(),
+            busy,
+            "others untouched"
+        );
+        // A read begun before the booking may have missed it: not kept.
+        cache.keep_busy(before, UserId(1), day, busy.clone());
+        assert_eq!(cache.busy(UserId(1), day).unwrap(), mentor);
+
+        cache.update_busy((UserId(1), UserId(2)), Some(new), None);
+        assert_eq!(
+            cache.busy(UserId(1), day).unwrap(),
+            busy,
+            "cancelled: gone again"
+        );
+        assert_eq!(cache.busy(UserId(2), day).unwrap(), busy);
+    }
+
+    #[test]
+    fn adding_twice_or_removing_what_is_absent_changes_nothing_and_a_disagreeing_copy_is_forgotten()
+    {
+        let cache = ReadCache::default();
+        let (day, busy) = busy_at(&[(9, 10)]);
+        let (_, other) = busy_at(&[(9, 11), (13, 14)]);
+        cache.keep_busy(cache.ticket(), UserId(1), day, busy.clone());
+        // Read after the commit: the booking is there already.
+        cache.update_busy((UserId(1), UserId(2)), None, Some(busy.intervals[0]));
+        assert_eq!(cache.busy(UserId(1), day).unwrap(), busy);
+        cache.update_busy((UserId(1), UserId(2)), Some(other.intervals[1]), None);
+        assert_eq!(cache.busy(UserId(1), day).unwrap(), busy);
+        // 9:00-11:00 is not the 9:00-10:00 this copy holds: it is out of step, read again.
+        cache.update_busy((UserId(1), UserId(2)), None, Some(other.intervals[0]));
+        assert_eq!(cache.busy(UserId(1), day), None);
     }
 
     #[test]

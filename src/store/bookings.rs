@@ -280,6 +280,42 @@ impl BusyTime {
             mentor_starts,
         }
     }
+
+    /// Adds a booking of this person (`as_mentor`: theirs to give). False, changing nothing,
+    /// when another booking starts at the same time (this copy disagrees with the database);
+    /// true if it is there already.
+    pub fn add(&mut self, interval: Interval, as_mentor: bool) -> bool {
+        match self
+            .intervals
+            .binary_search_by_key(&interval.start(), Interval::start)
+        {
+            Ok(at) => return self.intervals[at] == interval,
+            Err(at) => self.intervals.insert(at, interval),
+        }
+        if as_mentor && let Err(at) = self.mentor_starts.binary_search(&interval.start()) {
+            self.mentor_starts.insert(at, interval.start());
+        }
+        true
+    }
+
+    /// Removes a booking of this person, if it is there. False, changing nothing, when
+    /// another booking starts at the same time (this copy disagrees with the database).
+    pub fn remove(&mut self, interval: Interval) -> bool {
+        let Ok(at) = self
+            .intervals
+            .binary_search_by_key(&interval.start(), Interval::start)
+        else {
+            return true;
+        };
+        if self.intervals[at] != interval {
+            return false;
+        }
+        self.intervals.remove(at);
+        if let Ok(at) = self.mentor_starts.binary_search(&interval.start()) {
+            self.mentor_starts.remove(at);
+        }
+        true
+    }
 }
 
 /// What a booking check reads about its two people.
