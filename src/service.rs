@@ -1012,12 +1012,16 @@ impl Service {
         let request = request.clone();
         let external = self.cached_busy(request.mentor, request.start, now).await?;
         let calendar = self.google.is_some();
+        let cache = Arc::clone(&self.cache);
         let booked = self
             .store
-            .transact(move |tx| Box::pin(book_in(tx, request, now, external, calendar)))
+            .transact_then(
+                move |tx| Box::pin(book_in(tx, request, now, external, calendar)),
+                move |booked: &Booking| {
+                    cache.update_busy((booked.mentor, booked.mentee), None, Some(booked.interval));
+                },
+            )
             .await?;
-        self.cache
-            .update_busy((booked.mentor, booked.mentee), None, Some(booked.interval));
         Ok(booked)
     }
 
@@ -1033,15 +1037,16 @@ impl Service {
         let id = parse_booking_id(booking)?;
         let reason = check_text(reason, "reason", MAX_REASON_CHARS)?;
         let calendar = self.google.is_some();
+        let cache = Arc::clone(&self.cache);
         let cancelled = self
             .store
-            .transact(move |tx| Box::pin(cancel_in(tx, actor, id, reason, now, calendar)))
+            .transact_then(
+                move |tx| Box::pin(cancel_in(tx, actor, id, reason, now, calendar)),
+                move |gone: &Booking| {
+                    cache.update_busy((gone.mentor, gone.mentee), Some(gone.interval), None);
+                },
+            )
             .await?;
-        self.cache.update_busy(
-            (cancelled.mentor, cancelled.mentee),
-            Some(cancelled.interval),
-            None,
-        );
         Ok(cancelled)
     }
 
@@ -1076,14 +1081,15 @@ impl Service {
             None => return Err(Rejection::NotFound.into()),
         };
         let calendar = self.google.is_some();
+        let cache = Arc::clone(&self.cache);
         let moved = self
             .store
-            .transact(move |tx| {
-                Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar))
-            })
+            .transact_then(
+                move |tx| Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar)),
+                // Where it was is not at hand (a concurrent move may have won): forget.
+                move |moved: &Booking| cache.forget_busy(&[moved.mentor, moved.mentee]),
+            )
             .await?;
-        // Where it was is not known for sure here (a concurrent move may have won): forget.
-        self.cache.forget_busy(&[moved.mentor, moved.mentee]);
         Ok(moved)
     }
 

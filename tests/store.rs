@@ -493,6 +493,60 @@ async fn units_refused_after_writing_are_undone_wherever_they_stand_in_a_batch()
     assert!(exists("EEEEEE").await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_commit_hook_of_a_batch_runs_before_any_of_its_requesters_hears_back() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    // A slow unit holds the writer, so the next two queue up and share a batch.
+    let slow = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .transact(|_tx| {
+                    Box::pin(async {
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let hooked = Arc::new(AtomicBool::new(false));
+    let first = {
+        let (store, hooked) = (store.clone(), Arc::clone(&hooked));
+        let a = booking("AAAAAA", 1, 2, "2026-11-24T09:00:00Z", 30);
+        async move {
+            store
+                .transact_then(
+                    move |tx| Box::pin(async move { tx.insert_booking(&a).await }),
+                    |_: &()| {},
+                )
+                .await
+                .unwrap();
+            hooked.load(Ordering::SeqCst)
+        }
+    };
+    let second = {
+        let hooked = Arc::clone(&hooked);
+        let b = booking("BBBBBB", 3, 4, "2026-11-24T09:00:00Z", 30);
+        store.transact_then(
+            move |tx| Box::pin(async move { tx.insert_booking(&b).await }),
+            move |_: &()| {
+                // Slow on purpose: the first requester must not hear back meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                hooked.store(true, Ordering::SeqCst);
+            },
+        )
+    };
+    let (first_saw_the_hook, second) = tokio::join!(first, second);
+    second.unwrap();
+    slow.await.unwrap().unwrap();
+    assert!(first_saw_the_hook);
+}
+
 #[tokio::test]
 async fn a_worker_lane_claims_only_its_own_kinds_of_jobs() {
     let dir = tempfile::tempdir().unwrap();

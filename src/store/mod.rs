@@ -208,7 +208,21 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.writer.transact(unit).await
+        self.writer.transact(unit, |_: &T| {}).await
+    }
+
+    /// Like [`Store::transact`], and once `unit`'s writes are durable, `on_commit` runs
+    /// with its value before any requester of the batch hears back: a cache updated there
+    /// is up to date for everyone who acts on that batch. `on_commit` must be quick and must
+    /// not fail.
+    pub async fn transact_then<T, E, F, H>(&self, unit: F, on_commit: H) -> Result<T, E>
+    where
+        F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        H: FnOnce(&T) + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.transact(unit, on_commit).await
     }
 
     /// Starts a write transaction with `BEGIN IMMEDIATE`: it holds the database's write lock

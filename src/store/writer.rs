@@ -19,8 +19,13 @@ use super::{StoreError, StoreResult, WriteTx};
 /// A boxed future borrowing for `'a`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Hands a unit's result to its requester once the batch's fate is known.
-type Delivery = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Given the batch's fate, runs a unit's commit hook and returns how to hand its result to
+/// its requester. The writer runs every unit's hook before it sends any result, so no
+/// requester acts on a commit before the hooks of its whole batch have run.
+type Delivery = Box<dyn FnOnce(Result<(), String>) -> Answer + Send>;
+
+/// Sends a unit's result to its requester.
+type Answer = Box<dyn FnOnce() + Send>;
 
 /// A queued unit: runs against the batch's transaction, says whether to keep its writes,
 /// and returns how to deliver its result.
@@ -43,10 +48,13 @@ impl Writer {
         Writer { queue }
     }
 
-    /// Runs `unit` in the next batch; its writes are kept when it returns `Ok`.
-    pub(super) async fn transact<T, E, F>(&self, unit: F) -> Result<T, E>
+    /// Runs `unit` in the next batch; its writes are kept when it returns `Ok`, and then
+    /// `on_commit` runs with its value once they are durable, before any requester of the
+    /// batch hears back. `on_commit` must be quick and must not fail.
+    pub(super) async fn transact<T, E, F, H>(&self, unit: F, on_commit: H) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t mut WriteTx) -> BoxFuture<'t, Result<T, E>> + Send + 'static,
+        H: FnOnce(&T) + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
@@ -57,11 +65,16 @@ impl Writer {
                 let keep = result.is_ok();
                 let deliver: Delivery = Box::new(move |commit| {
                     let answer = match commit {
-                        Ok(()) => result,
+                        Ok(()) => {
+                            if let Ok(value) = &result {
+                                on_commit(value);
+                            }
+                            result
+                        }
                         Err(cause) => Err(E::from(StoreError::Commit(cause))),
                     };
                     // The requester may have gone away; the outcome stands either way.
-                    let _ = done.send(answer);
+                    Box::new(move || drop(done.send(answer)))
                 });
                 (keep, deliver)
             })
@@ -100,8 +113,12 @@ async fn run_batch(pool: SqlitePool, batch: Vec<Unit>) {
         tracing::error!(error = ?e, "a write batch failed");
         format!("{e:#}")
     });
-    for deliver in deliveries {
-        deliver(outcome.clone());
+    let answers: Vec<Answer> = deliveries
+        .into_iter()
+        .map(|deliver| deliver(outcome.clone()))
+        .collect();
+    for answer in answers {
+        answer();
     }
 }
 
