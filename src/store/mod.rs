@@ -451,9 +451,12 @@ impl WriteTx {
     }
 
     /// What the unit owes (or `""`), for the caller to send ahead of its statement in the
-    /// same round trip, and the connection to send both on. Not for a statement whose row
-    /// count is read: sqlx adds up the counts of a round trip's statements, and a savepoint
-    /// statement reports the count of the last change before it.
+    /// same round trip, and the connection to send both on. Taking it counts as sending it,
+    /// so the caller must send it at once, with a statement whose arguments cannot fail to
+    /// encode (integers and text): were it taken and not sent, the writer would later roll
+    /// back to the previous unit's savepoint. Not for a statement whose row count is read:
+    /// sqlx adds up the counts of a round trip's statements, and a savepoint statement
+    /// reports the count of the last change before it.
     fn lead(&mut self) -> (&'static str, &mut SqliteConnection) {
         (self.owed.take().unwrap_or_default(), &mut self.tx)
     }

@@ -3,10 +3,11 @@
 //! unit that fails or refuses is rolled back alone, the rest commit together, and every
 //! requester gets its answer only after that COMMIT has reached the disk
 //! (`synchronous=FULL`). Under load, one fsync then covers many bookings; alone, a unit
-//! commits at once. A unit's savepoint statements ride along with its first statement
-//! where the store allows it (`WriteTx::lead`), saving a round trip to SQLite's thread per
-//! unit: those round trips, not SQLite, are most of the writer's time. The rules are still checked inside the transaction that writes: the
-//! units of a batch run one after the other and each sees the ones before it.
+//! commits at once. The rules are still checked inside the transaction that writes: the
+//! units of a batch run one after the other and each sees the ones before it. A unit's
+//! savepoint statements ride along with its first statement where the store allows it
+//! (`WriteTx::lead`), saving a round trip to SQLite's thread per unit: those round trips,
+//! not SQLite, are most of the writer's time.
 
 use std::future::Future;
 use std::pin::Pin;
