@@ -72,14 +72,48 @@ fn log_filter(filter: &str) -> impl Filter<Registry> + use<> {
         ("tungstenite", LevelFilter::INFO),
         ("tokio_tungstenite", LevelFilter::INFO),
     ];
-    let caps = caps
+    let named = named_targets(filter);
+    // A named target inside a capped one (`serenity::http` in `serenity`) is left to the
+    // operator's filter; a cap inside a named target (or the target itself) is dropped.
+    let within = |inner: &str, outer: &str| {
+        inner == outer
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with("::"))
+    };
+    let kept = caps
         .into_iter()
-        .filter(|(target, _)| !filter.contains(target))
-        .fold(
-            Targets::new().with_default(LevelFilter::TRACE),
-            |caps, (target, level)| caps.with_target(target, level),
-        );
-    EnvFilter::new(filter).and(caps)
+        .filter(|(cap, _)| !named.iter().any(|target| within(cap, target)));
+    let mut targets = Targets::new().with_default(LevelFilter::TRACE);
+    for (cap, level) in kept {
+        targets = targets.with_target(cap, level);
+        for target in named.iter().filter(|target| within(target, cap)) {
+            targets = targets.with_target(*target, LevelFilter::TRACE);
+        }
+    }
+    EnvFilter::new(filter).and(targets)
+}
+
+/// The targets an `EnvFilter` string names (`hyper=debug`, `serenity::http[span]=trace`,
+/// or a bare target); a bare level (`debug`) names none.
+fn named_targets(filter: &str) -> Vec<&str> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    filter
+        .split(',')
+        .filter_map(|directive| {
+            let directive = directive.trim();
+            let target = directive
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let bare_level = target == directive
+                && LEVELS
+                    .iter()
+                    .any(|level| level.eq_ignore_ascii_case(target));
+            (!target.is_empty() && !bare_level).then_some(target)
+        })
+        .collect()
 }
 
 /// Timings that are not user settings: production uses the defaults; tests and load tools
@@ -427,5 +461,27 @@ mod log_tests {
         );
         assert!(names(&logged("debug,reqwest=debug")).contains(&"reqwest-debug"));
         assert!(names(&logged("info,serenity::http=debug")).contains(&"http-info"));
+    }
+
+    #[test]
+    fn naming_one_library_or_module_uncaps_only_that_one() {
+        // `reqwest_retry` is not `reqwest`, and `serenity::http` is not the rest of serenity.
+        assert_eq!(
+            names(&logged("debug,reqwest_retry=trace,serenity::http=debug")),
+            [
+                "http-info",
+                "http-warn",
+                "serenity-info",
+                "own-info",
+                "own-debug",
+                "own-warn"
+            ]
+        );
+        // Naming serenity opens its modules too.
+        assert!(names(&logged("info,serenity=info")).contains(&"gateway-info"));
+        assert_eq!(
+            super::named_targets("debug, hyper_util=trace,serenity::http[request]=debug,tower"),
+            ["hyper_util", "serenity::http", "tower"]
+        );
     }
 }
