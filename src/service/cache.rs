@@ -139,25 +139,21 @@ impl ReadCache {
         removed: Option<Interval>,
         added: Option<Interval>,
     ) {
-        let mut maps = self.maps();
-        if maps.busy_written.len() + 2 > MAX_ENTRIES {
-            drop(maps);
-            self.clear();
-            return;
-        }
-        let generation = self.next_generation();
-        for (user, as_mentor) in [(mentor, true), (mentee, false)] {
-            maps.busy_written.insert(user, generation);
-            let Some((_, busy)) = maps.busy.get_mut(&user) else {
-                continue;
-            };
-            let busy = Arc::make_mut(busy);
-            let applied = removed.is_none_or(|r| busy.remove(r))
-                && added.is_none_or(|a| busy.add(a, as_mentor));
-            if !applied {
-                maps.busy.remove(&user);
-            }
-        }
+        self.note_write(
+            &[mentor, mentee],
+            |m| (&mut m.busy, &mut m.busy_written),
+            |entries, user| {
+                let Some((_, busy)) = entries.get_mut(&user) else {
+                    return;
+                };
+                let busy = Arc::make_mut(busy);
+                let applied = removed.is_none_or(|r| busy.remove(r))
+                    && added.is_none_or(|a| busy.add(a, user == mentor));
+                if !applied {
+                    entries.remove(&user);
+                }
+            },
+        );
     }
 
     /// Forgets `users`' values of one kind (`kind` picks the values and their write stamps)
@@ -166,6 +162,20 @@ impl ReadCache {
         &self,
         users: &[UserId],
         kind: impl Fn(&mut Maps) -> (&mut HashMap<UserId, V>, &mut HashMap<UserId, u64>),
+    ) {
+        self.note_write(users, kind, |values, user| {
+            values.remove(&user);
+        });
+    }
+
+    /// Notes a committed write of `users`' values of one kind (`kind` picks the values and
+    /// their write stamps): `change` updates or drops each user's cached value, and the write
+    /// is stamped so that reads of those values begun before it are not kept.
+    fn note_write<V>(
+        &self,
+        users: &[UserId],
+        kind: impl Fn(&mut Maps) -> (&mut HashMap<UserId, V>, &mut HashMap<UserId, u64>),
+        mut change: impl FnMut(&mut HashMap<UserId, V>, UserId),
     ) {
         let mut maps = self.maps();
         if kind(&mut maps).1.len() + users.len() > MAX_ENTRIES {
@@ -176,7 +186,7 @@ impl ReadCache {
         let generation = self.next_generation();
         let (values, written) = kind(&mut maps);
         for user in users {
-            values.remove(user);
+            change(values, *user);
             written.insert(*user, generation);
         }
     }
