@@ -506,7 +506,8 @@ impl Service {
     }
 
     /// Runs a write of cached data (zones, names, schedules, settings, roles) and clears the
-    /// read cache once it has committed (or failed).
+    /// read cache once it has committed, before anyone in its batch hears back (or after it
+    /// failed, whose outcome a failed COMMIT leaves unknown).
     async fn transact_profile<T, E, F>(&self, unit: F) -> Result<T, E>
     where
         F: for<'t> FnOnce(&'t mut WriteTx) -> crate::store::BoxFuture<'t, Result<T, E>>
@@ -515,8 +516,14 @@ impl Service {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let result = self.store.transact(unit).await;
-        self.cache.clear();
+        let cache = Arc::clone(&self.cache);
+        let result = self
+            .store
+            .transact_then(unit, move |_: &T| cache.clear())
+            .await;
+        if result.is_err() {
+            self.cache.clear();
+        }
         result
     }
 
@@ -1190,21 +1197,29 @@ impl Service {
         // Only names are cached of what this writes (server listings are always read
         // fresh), so only they are forgotten: a new mentee's first picker must not empty
         // the cache everyone's clicks are served from.
+        let cache = Arc::clone(&self.cache);
+        let written = users.clone();
         let result = self
             .store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    for (user, name) in &names {
-                        tx.remember_name(*user, name).await?;
-                    }
-                    if let Some((guild, mentor)) = mentor_in {
-                        tx.list_in_guild(guild, mentor, now).await?;
-                    }
-                    Ok::<(), ServiceError>(())
-                })
-            })
+            .transact_then(
+                move |tx| {
+                    Box::pin(async move {
+                        for (user, name) in &names {
+                            tx.remember_name(*user, name).await?;
+                        }
+                        if let Some((guild, mentor)) = mentor_in {
+                            tx.list_in_guild(guild, mentor, now).await?;
+                        }
+                        Ok::<(), ServiceError>(())
+                    })
+                },
+                move |_: &()| cache.forget_names(&written),
+            )
             .await;
-        self.cache.forget_names(&users);
+        // A failed COMMIT leaves the outcome unknown.
+        if result.is_err() {
+            self.cache.forget_names(&users);
+        }
         result
     }
 
