@@ -56,7 +56,7 @@ fn bot() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    mentorbot::app::init_logging(&settings.log_filter);
+    mentorbot::logging::init(&settings.log_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -2,35 +2,14 @@
 //! `main`), validated all at once, with one clear message naming the variable at fault.
 
 use std::collections::HashMap;
-use std::fmt;
-
 use std::net::SocketAddr;
 
-use crate::gcal::GoogleConfig;
 use crate::gcal::crypto::TokenKey;
+use crate::gcal::{
+    DEFAULT_AUTH_URL, DEFAULT_CALENDAR_BASE, DEFAULT_REVOKE_URL, DEFAULT_TOKEN_URL, GoogleConfig,
+};
+use crate::secret::Secret;
 use crate::store::StoreOptions;
-
-/// A secret value: never printed, not even by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
 
 /// Everything the application needs to start.
 #[derive(Debug, Clone)]
@@ -171,25 +150,17 @@ impl Settings {
                     format!("{public_base_url}/oauth/google/callback"),
                 );
                 for (variable, field, example) in [
-                    (
-                        "GOOGLE_AUTH_URL",
-                        &mut config.auth_url,
-                        "https://accounts.google.com/o/oauth2/v2/auth",
-                    ),
-                    (
-                        "GOOGLE_TOKEN_URL",
-                        &mut config.token_url,
-                        "https://oauth2.googleapis.com/token",
-                    ),
+                    ("GOOGLE_AUTH_URL", &mut config.auth_url, DEFAULT_AUTH_URL),
+                    ("GOOGLE_TOKEN_URL", &mut config.token_url, DEFAULT_TOKEN_URL),
                     (
                         "GOOGLE_REVOKE_URL",
                         &mut config.revoke_url,
-                        "https://oauth2.googleapis.com/revoke",
+                        DEFAULT_REVOKE_URL,
                     ),
                     (
                         "GOOGLE_CALENDAR_API_BASE",
                         &mut config.calendar_base,
-                        "https://www.googleapis.com/calendar/v3",
+                        DEFAULT_CALENDAR_BASE,
                     ),
                 ] {
                     if let Some(value) = get(variable) {

@@ -276,6 +276,17 @@ impl Notice {
             | Notice::Rescheduled { booking, .. } => booking,
         }
     }
+
+    /// Who is told.
+    pub fn recipient(&self) -> u64 {
+        match self {
+            Notice::Booked { recipient, .. }
+            | Notice::Confirmed { recipient, .. }
+            | Notice::Cancelled { recipient, .. }
+            | Notice::MeetLink { recipient, .. }
+            | Notice::Rescheduled { recipient, .. } => *recipient,
+        }
+    }
 }
 
 /// A direct message about a user's Google account (not about a booking). Stored as a job's

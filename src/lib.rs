@@ -2,25 +2,38 @@
 //!
 //! Data flows one way: front ends (Discord, HTTP, the job worker) call [`service`], which
 //! loads from [`store`], decides with the pure [`scheduling`] core, and writes back in one
-//! transaction, queueing side effects as jobs.
+//! transaction, queueing side effects as jobs. Each room says what it may touch:
 //!
-//! - [`scheduling`]: pure core (windows, slots, booking rules, parsing); `now` is a parameter.
-//! - [`domain`]: the records the store keeps and the service returns.
-//! - [`store`]: SQLite through sqlx; the only module that names it.
-//! - [`service`]: the use cases.
-//! - [`gcal`]: Google OAuth and Calendar adapters, the busy-time cache and the sync job.
+//! - [`scheduling`]: the pure core (intervals, wall times and DST policies, windows, slots,
+//!   booking rules, parsing what users type); no I/O, `now` is a parameter.
+//! - [`domain`]: the records the store keeps and the service returns, and the notices
+//!   (DM payloads) queued as jobs.
+//! - [`store`]: SQLite through sqlx, the only room that names it; the group-commit writer.
+//! - [`service`]: the use cases, one file per group; touches the store and, through
+//!   `service::Google`, Google; never Discord.
+//! - [`jobs`]: the worker that runs queued side effects (DMs through the [`jobs::Messenger`]
+//!   trait, calendar syncs); touches the store and Google.
+//! - [`gcal`]: Google's HTTP APIs (OAuth, Calendar v3), sealed tokens and event ids; the
+//!   only room that names Google's JSON; no database, no Discord.
+//! - [`discord`]: the Discord front end (poise/serenity, the only room that names them):
+//!   commands, the picker, rendering, and the `Messenger` for DMs.
 //! - [`http`]: the embedded HTTP server (OAuth pages, `/healthz`).
-//! - [`jobs`]: the worker that runs queued side effects (DMs, calendar syncs).
-//! - [`config`]: settings from the environment (read only by `main`).
-//! - [`app`]: `run(settings)`, what `main` calls.
+//! - [`app`]: `run(settings)`, what `main` calls: wires the rooms and runs them until
+//!   shutdown; [`config`]: settings from the environment; [`logging`]: the log filter.
+//! - Small shared pieces: [`secret`] (a value that never prints), [`cause`] (an error's
+//!   cause chain for logs, tokens redacted), [`random`] (the OS random source).
 
 pub mod app;
+pub mod cause;
 pub mod config;
 pub mod discord;
 pub mod domain;
 pub mod gcal;
 pub mod http;
 pub mod jobs;
+pub mod logging;
+pub mod random;
 pub mod scheduling;
+pub mod secret;
 pub mod service;
 pub mod store;

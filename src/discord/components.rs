@@ -46,7 +46,7 @@ pub async fn on_event(
                     .ephemeral(true),
             );
             if let Err(e) = click.create_response(&ctx.http, reply).await {
-                tracing::warn!(error = %super::errors::cause_chain(&e), "could not answer a component");
+                tracing::warn!(error = %crate::cause::chain(&e), "could not answer a component");
             }
         }
     }

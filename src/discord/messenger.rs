@@ -7,8 +7,8 @@ use std::time::Duration as StdDuration;
 use poise::serenity_prelude as serenity;
 
 use super::Followups;
-use super::errors::cause_chain;
 use super::render::{account_dm_text, dm_text, ts};
+use crate::cause;
 use crate::domain::{AccountNotice, Booking, Notice};
 use crate::jobs::{DeliveryError, Messenger};
 use crate::service::Service;
@@ -57,16 +57,6 @@ impl DiscordMessenger {
     }
 }
 
-fn recipient(notice: &Notice) -> u64 {
-    match notice {
-        Notice::Booked { recipient, .. }
-        | Notice::Confirmed { recipient, .. }
-        | Notice::Cancelled { recipient, .. }
-        | Notice::MeetLink { recipient, .. }
-        | Notice::Rescheduled { recipient, .. } => *recipient,
-    }
-}
-
 /// Sorts a serenity error into what the worker should do about it.
 fn classify(error: serenity::Error) -> DeliveryError {
     if let serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) = &error {
@@ -78,7 +68,7 @@ fn classify(error: serenity::Error) -> DeliveryError {
             _ => DeliveryError::Permanent(format!("HTTP {status}, code {}", response.error.code)),
         };
     }
-    DeliveryError::Transient(cause_chain(&error))
+    DeliveryError::Transient(cause::chain(&error))
 }
 
 impl DiscordMessenger {
@@ -123,7 +113,7 @@ impl Messenger for DiscordMessenger {
     async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
         let actor = self.actor_name(notice).await;
         let text = dm_text(notice, booking, actor.as_deref());
-        self.send(recipient(notice), text).await
+        self.send(notice.recipient(), text).await
     }
 
     async fn deliver_account(&self, notice: &AccountNotice) -> Result<(), DeliveryError> {
@@ -170,7 +160,7 @@ impl Messenger for DiscordMessenger {
             .create_followup_message(&token, &followup, vec![])
             .await
         {
-            tracing::warn!(booking = %booking.id, error = %cause_chain(&e), "could not send the undeliverable-DM follow-up");
+            tracing::warn!(booking = %booking.id, error = %cause::chain(&e), "could not send the undeliverable-DM follow-up");
         }
     }
 }

@@ -114,7 +114,7 @@ pub fn framework(data: Data, guild: Option<u64>) -> poise::Framework<Data, BotEr
                         scope = if guild.is_some() { "guild" } else { "global" },
                         "commands registered"
                     ),
-                    Err(e) => tracing::error!(error = %errors::cause_chain(&e), "registering commands failed"),
+                    Err(e) => tracing::error!(error = %crate::cause::chain(&e), "registering commands failed"),
                 }
                 Ok(data)
             })

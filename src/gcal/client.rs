@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::event_id::is_valid_event_id;
-use super::{GoogleConfig, error_chain, http_client, printable};
-use crate::config::Secret;
+use super::{GoogleConfig, http_client, printable};
+use crate::secret::Secret;
 
 /// The longest span asked of freeBusy at once; Google refuses long spans, ~90 days is safe.
 pub const FREE_BUSY_CHUNK: TimeDelta = TimeDelta::days(90);
@@ -263,12 +263,12 @@ async fn send(request: RequestBuilder) -> Result<Vec<u8>, GoogleError> {
 
 fn transport(error: reqwest::Error) -> GoogleError {
     if error.is_builder() {
-        GoogleError::Permanent(error_chain(&error))
+        GoogleError::Permanent(crate::cause::chain(&error))
     } else {
         // Timeouts, refused connections, resets mid-body: all worth another try.
         GoogleError::Retry {
             after: None,
-            reason: error_chain(&error),
+            reason: crate::cause::chain(&error),
         }
     }
 }

@@ -12,7 +12,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// Bytes in a key.
 const KEY_LEN: usize = 32;
@@ -67,14 +67,14 @@ impl TokenKey {
     /// A fresh random key (for tests and for people who need one).
     pub fn generate() -> TokenKey {
         let mut key = [0; KEY_LEN];
-        fill_random(&mut key);
+        crate::random::fill(&mut key);
         TokenKey(key)
     }
 
     /// Seals `plaintext` for `user`: a random nonce followed by the ciphertext and its tag.
     pub fn seal(&self, user: u64, plaintext: &str) -> Vec<u8> {
         let mut nonce = [0; NONCE_LEN];
-        fill_random(&mut nonce);
+        crate::random::fill(&mut nonce);
         let payload = Payload {
             msg: plaintext.as_bytes(),
             aad: &user.to_be_bytes(),
@@ -120,13 +120,6 @@ impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey([redacted])")
     }
-}
-
-/// Fills `bytes` from the operating system's random source.
-pub(crate) fn fill_random(bytes: &mut [u8]) {
-    // Invariant: the OS random source does not fail on the platforms we run on; if it ever
-    // did, no key, nonce or id made without it would be safe to use, so stopping is right.
-    getrandom::fill(bytes).expect("the operating system's random source failed");
 }
 
 #[cfg(test)]

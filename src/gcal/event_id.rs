@@ -7,8 +7,6 @@
 
 use crate::scheduling::booking::BookingId;
 
-use super::crypto::fill_random;
-
 /// RFC 4648's base32hex alphabet, lowercase: exactly the characters Google accepts.
 const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
@@ -24,7 +22,7 @@ pub fn event_id(salt: &[u8], booking: &BookingId) -> String {
 /// A fresh random salt for [`event_id`] (80 bits).
 pub fn new_salt() -> [u8; 10] {
     let mut salt = [0; 10];
-    fill_random(&mut salt);
+    crate::random::fill(&mut salt);
     salt
 }
 

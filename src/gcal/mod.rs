@@ -1,7 +1,8 @@
 //! Google adapters: OAuth (consent, token exchange, refresh, revoke), Calendar v3 (events and
 //! busy times), refresh tokens sealed at rest, and the event ids derived from bookings.
 //!
-//! The only module that names Google's JSON. Pure HTTP and crypto: no database, no Discord.
+//! The only module that names Google's JSON. Pure HTTP and crypto: no database, no Discord
+//! (what remembers tokens and busy times is `service::Google`; the sync job is in `jobs`).
 //! Every endpoint comes from [`GoogleConfig`], so tests point the real code at a fake Google
 //! on 127.0.0.1.
 //!
@@ -12,14 +13,12 @@
 
 use std::time::Duration;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 
 pub mod client;
 pub mod crypto;
 pub mod event_id;
-pub mod google;
 pub mod oauth;
-pub mod sync;
 
 /// Google's consent page.
 pub const DEFAULT_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
@@ -83,23 +82,6 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, anyhow::Error> {
         .connect_timeout(timeout)
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client for Google: {e}"))
-}
-
-/// An error and its causes on one line, e.g. "error sending request …: operation timed out".
-/// Used for transport errors, whose texts hold URLs but never our tokens (those travel in
-/// headers and bodies).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Text from a server, cut to `max_chars` and stripped of control characters, for logs.

@@ -21,8 +21,8 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{GoogleConfig, SCOPE_EVENTS, SCOPE_FREEBUSY, error_chain, http_client, printable};
-use crate::config::Secret;
+use super::{GoogleConfig, SCOPE_EVENTS, SCOPE_FREEBUSY, http_client, printable};
+use crate::secret::Secret;
 
 /// Access tokens last this long when Google does not say (it always has, so far).
 const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
@@ -240,7 +240,7 @@ impl OAuth {
             .form(&[("token", token.expose())])
             .send()
             .await
-            .map_err(|e| OAuthError::Transient(error_chain(&e)))?;
+            .map_err(|e| OAuthError::Transient(crate::cause::chain(&e)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -318,7 +318,7 @@ async fn send(
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, TokenHttpError> {
     let request = reqwest::Request::try_from(request)
-        .map_err(|e| TokenHttpError::Invalid(error_chain(&e)))?;
+        .map_err(|e| TokenHttpError::Invalid(crate::cause::chain(&e)))?;
     let response = http.execute(request).await.map_err(transport)?;
     let status = response.status();
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
@@ -336,9 +336,9 @@ async fn send(
 
 fn transport(error: reqwest::Error) -> TokenHttpError {
     if error.is_builder() {
-        TokenHttpError::Invalid(error_chain(&error))
+        TokenHttpError::Invalid(crate::cause::chain(&error))
     } else {
-        TokenHttpError::Transport(error_chain(&error))
+        TokenHttpError::Transport(crate::cause::chain(&error))
     }
 }
 

@@ -77,6 +77,26 @@ pub fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
     merged
 }
 
+/// `busy` minus every interval of `own`.
+pub fn subtract_all(busy: &[Interval], own: &[Interval]) -> Vec<Interval> {
+    let mut out = Vec::new();
+    for b in busy {
+        let mut pieces = vec![*b];
+        for o in own.iter().filter(|o| o.overlaps(b)) {
+            pieces = pieces
+                .into_iter()
+                .flat_map(|p| {
+                    let before = Interval::new(p.start(), o.start().min(p.end()));
+                    let after = Interval::new(o.end().max(p.start()), p.end());
+                    [before, after].into_iter().flatten()
+                })
+                .collect();
+        }
+        out.extend(pieces);
+    }
+    out
+}
+
 /// A cursor over sorted, disjoint intervals for overlap checks with queries that arrive in
 /// ascending order: each check is amortised O(1).
 #[derive(Debug)]
@@ -164,5 +184,36 @@ mod tests {
     fn widening_grows_both_sides() {
         let widened = iv((10, 0), (11, 0)).widened(Duration::minutes(15));
         assert_eq!(widened, iv((9, 45), (11, 15)));
+    }
+
+    fn rfc(start: &str, end: &str) -> Interval {
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc));
+        Interval::new(parse(start).unwrap(), parse(end).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn own_event_times_are_cut_out_of_google_busy_times() {
+        let busy = [rfc("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z")];
+        let own = [rfc("2026-12-01T09:30:00Z", "2026-12-01T10:00:00Z")];
+        assert_eq!(
+            subtract_all(&busy, &own),
+            vec![
+                rfc("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z"),
+                rfc("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_busy_time_that_is_exactly_an_own_event_disappears() {
+        let busy = [rfc("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
+        assert!(subtract_all(&busy, &busy).is_empty());
+    }
+
+    #[test]
+    fn unrelated_busy_times_stay() {
+        let busy = [rfc("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
+        let own = [rfc("2026-12-01T12:00:00Z", "2026-12-01T12:30:00Z")];
+        assert_eq!(subtract_all(&busy, &own), busy.to_vec());
     }
 }

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{AccountNotice, Booking, CalendarStatus, RoleFilter};
-use crate::gcal::google::Google;
+use super::Google;
+use super::{Service, ServiceError, ServiceResult, upcoming_as_mentor};
+use crate::domain::{AccountNotice, Booking, CalendarStatus};
 use crate::gcal::oauth::{OAuth, OAuthError};
 use crate::gcal::{SCOPE_EVENTS, SCOPE_FREEBUSY};
 use crate::scheduling::booking::UserId;
-use crate::store::{BookingQuery, GoogleAccount, NewJob, OAuthState, StoreError};
+use crate::store::{GoogleAccount, NewJob, OAuthState, StoreError};
 
 /// How long a connect link works.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -109,7 +109,7 @@ impl Service {
         let expires_at = now + STATE_LIFETIME;
         let pending = OAuthState {
             user,
-            sealed_verifier: google.key.seal(user.0, request.verifier.expose()),
+            sealed_verifier: google.key().seal(user.0, request.verifier.expose()),
             expires_at,
         };
         let state = request.state.clone();
@@ -119,10 +119,7 @@ impl Service {
             })
             .await?;
         Ok(ConnectLink {
-            url: format!(
-                "{}/oauth/google/start?state={}",
-                google.public_base, request.state
-            ),
+            url: google.start_url(&request.state),
             expires_at,
         })
     }
@@ -135,17 +132,7 @@ impl Service {
     ) -> ServiceResult<CalendarView> {
         self.google_or_off()?;
         let account = self.store.google_account(user).await?;
-        let upcoming = self
-            .store
-            .bookings(&BookingQuery {
-                user,
-                role: RoleFilter::Mentor,
-                past: false,
-                include_cancelled: false,
-                now,
-                limit: 1000,
-            })
-            .await?;
+        let upcoming = self.store.bookings(&upcoming_as_mentor(user, now)).await?;
         let pending = upcoming
             .iter()
             .filter(|b| b.calendar_status == CalendarStatus::Pending)
@@ -170,18 +157,7 @@ impl Service {
             return Ok(false);
         };
         if let Some(sealed) = &account.sealed_refresh_token {
-            match google.key.open(user.0, sealed) {
-                Ok(token) => {
-                    if let Err(error) = google.oauth.revoke(&token).await {
-                        // The token is deleted below all the same; Google drops unused
-                        // grants, and the user can remove it in their Google account.
-                        tracing::warn!(user = user.0, error = %error, "revoking the Google grant failed");
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(user = user.0, error = %error, "a stored refresh token did not open")
-                }
-            }
+            google.revoke_stored(user, sealed).await;
         }
         google.forget_token(user);
         google.forget_busy(user);
@@ -206,10 +182,10 @@ impl Service {
             .filter(|p| p.expires_at > now)
             .ok_or(OAuthFailure::BadState)?;
         let verifier = google
-            .key
+            .key()
             .open(pending.user.0, &pending.sealed_verifier)
             .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
-        Ok(google.oauth.authorize_url(state, &verifier))
+        Ok(google.oauth().authorize_url(state, &verifier))
     }
 
     /// `GET /oauth/google/callback`: consumes the state, exchanges the code, stores the
@@ -239,10 +215,10 @@ impl Service {
         let code = code.filter(|c| !c.is_empty()).ok_or(OAuthFailure::Denied)?;
         let user = pending.user;
         let verifier = google
-            .key
+            .key()
             .open(user.0, &pending.sealed_verifier)
             .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
-        let grant = match google.oauth.exchange_code(code, &verifier).await {
+        let grant = match google.oauth().exchange_code(code, &verifier).await {
             Ok(grant) => grant,
             Err(OAuthError::InvalidGrant) => {
                 return Err(OAuthFailure::Exchange(
@@ -256,7 +232,7 @@ impl Service {
         };
         if !grant.has_scope(SCOPE_EVENTS) {
             // Not kept: hand the partial grant back.
-            if let Err(error) = google.oauth.revoke(&grant.access.token).await {
+            if let Err(error) = google.oauth().revoke(&grant.access.token).await {
                 tracing::warn!(user = user.0, error = %error, "revoking a refused grant failed");
             }
             return Err(OAuthFailure::MissingScope);
@@ -267,7 +243,7 @@ impl Service {
         if !grant.has_scope(SCOPE_FREEBUSY) {
             tracing::info!(user = user.0, "Google grant without free/busy: events only");
         }
-        let sealed = google.key.seal(user.0, refresh.expose());
+        let sealed = google.key().seal(user.0, refresh.expose());
         let scopes = grant.scopes.join(" ");
         let email = grant.email.clone();
         google.forget_token(user);

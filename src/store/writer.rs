@@ -112,7 +112,7 @@ async fn run_batch(pool: SqlitePool, batch: Vec<Unit>) {
     let mut deliveries = Vec::with_capacity(batch.len());
     let outcome = apply(&pool, batch, &mut deliveries).await.map_err(|e| {
         tracing::error!(error = ?e, "a write batch failed");
-        format!("{e:#}")
+        crate::cause::chain(&e)
     });
     let answers: Vec<Answer> = deliveries
         .into_iter()

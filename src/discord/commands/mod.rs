@@ -66,7 +66,7 @@ async fn note_mentor_here(ctx: Context<'_>) {
     let names = vec![(me(ctx), super::display_name(ctx.author()))];
     let listing = guild(ctx).map(|g| (g, me(ctx)));
     if let Err(e) = ctx.data().service.seen(names, listing, Utc::now()).await {
-        tracing::warn!(error = %format!("{e:#}"), "could not list the mentor in this server");
+        tracing::warn!(error = %crate::cause::chain(&e), "could not list the mentor in this server");
     }
 }
 

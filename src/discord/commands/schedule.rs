@@ -373,3 +373,35 @@ async fn override_remove(
     )
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::SETTINGS;
+
+    #[test]
+    fn the_settings_options_offer_exactly_the_bounds_the_service_checks() {
+        let command = availability_settings();
+        assert_eq!(command.parameters.len(), SETTINGS.len());
+        for bounds in SETTINGS {
+            let parameter = command
+                .parameters
+                .iter()
+                .find(|p| p.name == bounds.name)
+                .unwrap_or_else(|| panic!("no option `{}`", bounds.name));
+            let option = serde_json::to_value(parameter.create_as_slash_command_option())
+                .expect("an option serializes");
+            assert_eq!(
+                option["min_value"],
+                serde_json::json!(f64::from(bounds.min))
+            );
+            assert_eq!(
+                option["max_value"],
+                serde_json::json!(f64::from(bounds.max))
+            );
+            let description = parameter.description.as_deref().unwrap_or_default();
+            let range = format!("({}-{})", bounds.min, bounds.max);
+            assert!(description.contains(&range), "{description} lacks {range}");
+        }
+    }
+}

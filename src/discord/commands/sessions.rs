@@ -61,7 +61,7 @@ async fn open_picker(
         (viewer, display_name(ctx.author())),
     ];
     if let Err(e) = data.service.seen(names, None, now).await {
-        tracing::warn!(error = %format!("{e:#}"), "could not remember display names");
+        tracing::warn!(error = %crate::cause::chain(&e), "could not remember display names");
     }
     Ok(())
 }

@@ -7,14 +7,15 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::GoogleConfig;
-use super::client::{CalendarClient, GoogleError};
-use super::crypto::TokenKey;
-use super::oauth::{OAuth, OAuthError};
-use crate::config::Secret;
 use crate::domain::AccountNotice;
-use crate::scheduling::booking::UserId;
-use crate::scheduling::interval::Interval;
+use crate::gcal::client::{CalendarClient, GoogleError};
+use crate::gcal::crypto::TokenKey;
+use crate::gcal::event_id::{event_id, new_salt};
+use crate::gcal::oauth::{OAuth, OAuthError};
+use crate::gcal::{GoogleConfig, SCOPE_FREEBUSY};
+use crate::scheduling::booking::{BookingId, UserId};
+use crate::scheduling::interval::{Interval, subtract_all};
+use crate::secret::Secret;
 use crate::store::{NewJob, Store, StoreError};
 
 /// The install value holding the salt of event ids.
@@ -98,18 +99,15 @@ struct BusyEntry {
 /// Google Calendar for the whole bot: OAuth, the Calendar client, the token key and the
 /// event-id salt, plus in-memory caches of access tokens and busy times.
 pub struct Google {
-    /// The OAuth client.
-    pub oauth: OAuth,
-    /// The Calendar v3 client.
-    pub client: CalendarClient,
+    oauth: OAuth,
+    client: CalendarClient,
     /// Seals refresh tokens and PKCE verifiers.
-    pub key: TokenKey,
+    key: TokenKey,
     /// The per-install salt of event ids.
-    pub salt: Vec<u8>,
+    salt: Vec<u8>,
     /// Where browsers reach the bot's HTTP server.
-    pub public_base: String,
-    /// Timings.
-    pub options: GoogleOptions,
+    public_base: String,
+    options: GoogleOptions,
     tokens: Mutex<HashMap<UserId, (Secret, DateTime<Utc>)>>,
     busy: Mutex<HashMap<UserId, BusyEntry>>,
 }
@@ -135,7 +133,7 @@ impl Google {
         options: GoogleOptions,
         store: &Store,
     ) -> anyhow::Result<Google> {
-        let fresh = super::event_id::new_salt().to_vec();
+        let fresh = new_salt().to_vec();
         let salt = store
             .transact(move |tx| {
                 Box::pin(async move { tx.init_install_value(SALT_KEY, &fresh).await })
@@ -151,6 +149,53 @@ impl Google {
             tokens: Mutex::new(HashMap::new()),
             busy: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The OAuth client (consent URL, code exchange, revocation).
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
+    }
+
+    /// The Calendar v3 client.
+    pub fn calendar(&self) -> &CalendarClient {
+        &self.client
+    }
+
+    /// The key that seals refresh tokens and PKCE verifiers.
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// The timings.
+    pub fn options(&self) -> &GoogleOptions {
+        &self.options
+    }
+
+    /// The Google event id of `booking` on this install.
+    pub fn event_id(&self, booking: &BookingId) -> String {
+        event_id(&self.salt, booking)
+    }
+
+    /// The bot's own page that starts a connect for `state` (Google's consent URL is longer
+    /// than Discord's 512-character link limit).
+    pub fn start_url(&self, state: &str) -> String {
+        format!("{}/oauth/google/start?state={state}", self.public_base)
+    }
+
+    /// Revokes the grant behind a stored refresh token, best effort: a failure is logged
+    /// (the token is deleted all the same; Google drops unused grants, and the user can
+    /// remove it in their Google account).
+    pub async fn revoke_stored(&self, user: UserId, sealed: &[u8]) {
+        match self.key.open(user.0, sealed) {
+            Ok(token) => {
+                if let Err(error) = self.oauth.revoke(&token).await {
+                    tracing::warn!(user = user.0, error = %error, "revoking the Google grant failed");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(user = user.0, error = %error, "a stored refresh token did not open")
+            }
+        }
     }
 
     /// A valid access token for `user`, refreshed when it is about to expire.
@@ -344,11 +389,7 @@ impl Google {
         let Some(account) = store.google_account(mentor).await? else {
             return Ok(None);
         };
-        if !account
-            .scopes
-            .split(' ')
-            .any(|s| s == super::SCOPE_FREEBUSY)
-        {
+        if !account.scopes.split(' ').any(|s| s == SCOPE_FREEBUSY) {
             // The mentor unticked free/busy: events only, nothing to check.
             let none = Arc::new(Vec::new());
             self.remember_busy(mentor, span, now, Some(Arc::clone(&none)));
@@ -411,26 +452,6 @@ impl Google {
     }
 }
 
-/// `busy` minus every interval of `own`.
-fn subtract_all(busy: &[Interval], own: &[Interval]) -> Vec<Interval> {
-    let mut out = Vec::new();
-    for b in busy {
-        let mut pieces = vec![*b];
-        for o in own.iter().filter(|o| o.overlaps(b)) {
-            pieces = pieces
-                .into_iter()
-                .flat_map(|p| {
-                    let before = Interval::new(p.start(), o.start().min(p.end()));
-                    let after = Interval::new(o.end().max(p.start()), p.end());
-                    [before, after].into_iter().flatten()
-                })
-                .collect();
-        }
-        out.extend(pieces);
-    }
-    out
-}
-
 /// Compile-time guard: these futures run on spawned tokio tasks, so they must be `Send` for
 /// every lifetime (a borrowed HTTP client inside once broke that far from its cause).
 #[allow(dead_code)]
@@ -442,40 +463,4 @@ fn futures_are_send(g: &Google, s: &Store, iv: Interval, now: DateTime<Utc>) {
     is_send(g.without_own_events(s, UserId(1), iv, &[]));
     is_send(g.client.free_busy(&Secret::new(""), now, now));
     is_send(g.oauth.refresh(&Secret::new("")));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn iv(start: &str, end: &str) -> Interval {
-        let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc));
-        Interval::new(parse(start).unwrap(), parse(end).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn own_event_times_are_cut_out_of_google_busy_times() {
-        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z")];
-        let own = [iv("2026-12-01T09:30:00Z", "2026-12-01T10:00:00Z")];
-        assert_eq!(
-            subtract_all(&busy, &own),
-            vec![
-                iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z"),
-                iv("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"),
-            ]
-        );
-    }
-
-    #[test]
-    fn a_busy_time_that_is_exactly_an_own_event_disappears() {
-        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
-        assert!(subtract_all(&busy, &busy).is_empty());
-    }
-
-    #[test]
-    fn unrelated_busy_times_stay() {
-        let busy = [iv("2026-12-01T09:00:00Z", "2026-12-01T09:30:00Z")];
-        let own = [iv("2026-12-01T12:00:00Z", "2026-12-01T12:30:00Z")];
-        assert_eq!(subtract_all(&busy, &own), busy.to_vec());
-    }
 }

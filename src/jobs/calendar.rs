@@ -8,19 +8,21 @@
 //! recorded only if the booking did not change while Google was being called; otherwise the
 //! job runs again at once.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use tokio::time::Instant;
 
-use super::client::{Conference, Event, GoogleError, NewEvent};
-use super::event_id::event_id;
-use super::google::{Google, TokenError};
-use crate::config::Secret;
+use super::Messenger;
+use super::worker::{Inner, Recorded, Tally};
 use crate::domain::{Booking, CalendarStatus, Notice};
+use crate::gcal::client::{Conference, Event, GoogleError, NewEvent};
 use crate::scheduling::booking::{BookingStatus, UserId};
+use crate::secret::Secret;
+use crate::service::{Google, TokenError};
 use crate::store::{Job, NewJob, Store, StoreError, SyncRecord, SyncTarget};
 
 /// How a sync ended, for the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SyncOutcome {
+enum SyncOutcome {
     /// The booking and the job were recorded together. `done`: the job finished (synced,
     /// not connected, or failed for good — `failed` says which); `false` for `done` means the
     /// booking changed meanwhile and the job is due again at once. `held`: false when the
@@ -43,25 +45,24 @@ pub enum SyncOutcome {
 }
 
 /// Runs one claimed `calendar_sync` job held by `owner`.
-pub async fn run(
+async fn run(
     google: &Google,
     store: &Store,
     job: &Job,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<SyncOutcome, StoreError> {
+    let claim = Claim {
+        store,
+        job,
+        owner,
+        now,
+    };
     let Some(id) = job.booking.clone() else {
-        return finish(
-            store,
-            job,
-            owner,
-            now,
-            Some("calendar job without a booking"),
-        )
-        .await;
+        return claim.finish(Some("calendar job without a booking")).await;
     };
     let Some(booking) = store.booking(&id).await? else {
-        return finish(store, job, owner, now, Some("booking not found")).await;
+        return claim.finish(Some("booking not found")).await;
     };
     let target = SyncTarget {
         status: booking.status,
@@ -71,17 +72,9 @@ pub async fn run(
         let error = "the session ended before its calendar event could be updated";
         let record = (booking.calendar_status == CalendarStatus::Pending)
             .then(|| bare(CalendarStatus::Failed, Some(error.to_owned())));
-        return finish_with(
-            store,
-            job,
-            owner,
-            now,
-            &booking,
-            target,
-            record,
-            Some(error),
-        )
-        .await;
+        return claim
+            .finish_with(&booking, target, record, Some(error))
+            .await;
     }
 
     let mut sync = Sync {
@@ -106,17 +99,9 @@ pub async fn run(
         Err(Failure::Store(error)) => return Err(error),
     };
     let error = record.error.clone();
-    finish_with(
-        store,
-        job,
-        owner,
-        now,
-        &booking,
-        target,
-        Some(record),
-        error.as_deref(),
-    )
-    .await
+    claim
+        .finish_with(&booking, target, Some(record), error.as_deref())
+        .await
 }
 
 /// A result without an event id or link to record (those already stored stay).
@@ -165,7 +150,7 @@ impl From<TokenError> for Failure {
                 error: e,
             },
             TokenError::Permanent(e) => Failure::Permanent(format!("token refresh refused: {e}")),
-            TokenError::Internal(e) => Failure::Permanent(format!("{e:#}")),
+            TokenError::Internal(e) => Failure::Permanent(crate::cause::chain(e.as_ref())),
         }
     }
 }
@@ -184,7 +169,7 @@ impl Sync<'_> {
     }
 
     fn event_id(&self) -> String {
-        event_id(&self.google.salt, &self.booking.id)
+        self.google.event_id(&self.booking.id)
     }
 
     async fn token(&mut self) -> Result<Secret, Failure> {
@@ -233,7 +218,7 @@ impl Sync<'_> {
             Err(error) => return Err(Failure::Store(error)),
         };
         let (start, end) = (booking.interval.start(), booking.interval.end());
-        let client = &self.google.client;
+        let client = self.google.calendar();
         let event = if booking.calendar_event_id.is_some() {
             match self
                 .call(|t| {
@@ -287,7 +272,7 @@ impl Sync<'_> {
     /// by a run that died before recording it) is adopted and moved if needed; anyone
     /// else's is a permanent failure.
     async fn adopt(&mut self, id: &str, zone: &str) -> Result<Event, Failure> {
-        let client = &self.google.client;
+        let client = self.google.calendar();
         let existing = match self
             .call(|t| async move { client.get_event(&t, id).await })
             .await?
@@ -314,12 +299,12 @@ impl Sync<'_> {
 
     /// The Meet link, reading a `pending` conference again a bounded number of times.
     async fn meet_link(&mut self, mut event: Event) -> Result<Option<String>, Failure> {
-        let client = &self.google.client;
-        for _ in 0..self.google.options.meet_reads {
+        let client = self.google.calendar();
+        for _ in 0..self.google.options().meet_reads {
             if !matches!(event.conference, Conference::Pending) {
                 break;
             }
-            tokio::time::sleep(self.google.options.meet_poll).await;
+            tokio::time::sleep(self.google.options().meet_poll).await;
             let id = event.id.clone();
             event = self
                 .call(|t| {
@@ -341,7 +326,7 @@ impl Sync<'_> {
     /// The booking was cancelled: its event is deleted (already gone counts as done).
     async fn remove(&mut self) -> Result<SyncRecord, Failure> {
         let id = self.event_id();
-        let client = &self.google.client;
+        let client = self.google.calendar();
         self.call(|t| {
             let id = id.clone();
             async move { client.delete_event(&t, &id).await }
@@ -355,107 +340,155 @@ fn deleted_in_google() -> Failure {
     Failure::Permanent("the event was deleted from Google Calendar; it is not recreated".into())
 }
 
-/// Finishes the job without touching the booking.
-async fn finish(
-    store: &Store,
-    job: &Job,
-    owner: &str,
+/// The claimed job a sync runs for, and what recording its outcome needs.
+#[derive(Clone, Copy)]
+struct Claim<'a> {
+    store: &'a Store,
+    job: &'a Job,
+    owner: &'a str,
     now: DateTime<Utc>,
-    error: Option<&str>,
-) -> Result<SyncOutcome, StoreError> {
-    let (id, owner, error) = (job.id, owner.to_owned(), error.map(str::to_owned));
-    let failed = error.is_some();
-    let held = store
-        .transact(move |tx| {
-            Box::pin(async move { tx.finish_job(id, &owner, now, error.as_deref()).await })
-        })
-        .await?;
-    Ok(SyncOutcome::Recorded {
-        done: true,
-        failed,
-        held,
-    })
 }
 
-/// Records `record` on the booking (if it still matches `target`) together with the job's
-/// outcome, in one transaction; queues the Meet link DM when a link is new.
-#[allow(clippy::too_many_arguments)]
-async fn finish_with(
-    store: &Store,
-    job: &Job,
-    owner: &str,
-    now: DateTime<Utc>,
-    booking: &Booking,
-    target: SyncTarget,
-    record: Option<SyncRecord>,
-    error: Option<&str>,
-) -> Result<SyncOutcome, StoreError> {
-    let (job_id, owner, error) = (job.id, owner.to_owned(), error.map(str::to_owned));
-    let failed = error.is_some();
-    let id = booking.id.clone();
-    let mentor = booking.mentor;
-    let meet_dm = match &record {
-        Some(SyncRecord {
-            meet_link: Some(_), ..
-        }) if booking.meet_link.is_none()
-            && booking.status == BookingStatus::Active
-            && booking.interval.start() > now =>
-        {
-            let notice = Notice::MeetLink {
-                booking: id.to_string(),
-                recipient: booking.mentee.0,
-            };
-            Some(NewJob {
-                kind: Notice::JOB_KIND.to_owned(),
-                booking: Some(id.clone()),
-                payload: serde_json::to_value(&notice)
-                    .map_err(|e| StoreError::Corrupt(format!("notice: {e}")))?,
-                run_after: now,
-                now,
+impl Claim<'_> {
+    /// Finishes the job without touching the booking.
+    async fn finish(&self, error: Option<&str>) -> Result<SyncOutcome, StoreError> {
+        let (id, owner, now) = (self.job.id, self.owner.to_owned(), self.now);
+        let error = error.map(str::to_owned);
+        let failed = error.is_some();
+        let held = self
+            .store
+            .transact(move |tx| {
+                Box::pin(async move { tx.finish_job(id, &owner, now, error.as_deref()).await })
             })
-        }
-        _ => None,
-    };
-    store
-        .transact(move |tx| {
-            Box::pin(async move {
-                let Some(record) = record else {
+            .await?;
+        Ok(SyncOutcome::Recorded {
+            done: true,
+            failed,
+            held,
+        })
+    }
+
+    /// Records `record` on the booking (if it still matches `target`) together with the job's
+    /// outcome, in one transaction; queues the Meet link DM when a link is new.
+    async fn finish_with(
+        &self,
+        booking: &Booking,
+        target: SyncTarget,
+        record: Option<SyncRecord>,
+        error: Option<&str>,
+    ) -> Result<SyncOutcome, StoreError> {
+        let (job_id, owner, now) = (self.job.id, self.owner.to_owned(), self.now);
+        let error = error.map(str::to_owned);
+        let failed = error.is_some();
+        let id = booking.id.clone();
+        let mentor = booking.mentor;
+        let meet_dm = match &record {
+            Some(SyncRecord {
+                meet_link: Some(_), ..
+            }) if booking.meet_link.is_none()
+                && booking.status == BookingStatus::Active
+                && booking.interval.start() > now =>
+            {
+                let notice = Notice::MeetLink {
+                    booking: id.to_string(),
+                    recipient: booking.mentee.0,
+                };
+                Some(NewJob {
+                    kind: Notice::JOB_KIND.to_owned(),
+                    booking: Some(id.clone()),
+                    payload: serde_json::to_value(&notice)
+                        .map_err(|e| StoreError::Corrupt(format!("notice: {e}")))?,
+                    run_after: now,
+                    now,
+                })
+            }
+            _ => None,
+        };
+        self.store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let Some(record) = record else {
+                        let held = tx.finish_job(job_id, &owner, now, error.as_deref()).await?;
+                        return Ok(SyncOutcome::Recorded {
+                            done: true,
+                            failed,
+                            held,
+                        });
+                    };
+                    if !tx.record_calendar_sync(&id, target, &record).await? {
+                        // The booking changed while Google was called: keep what is known to
+                        // exist and run again at once towards the new state.
+                        if let Some(event_id) = &record.event_id {
+                            tx.keep_calendar_event_id(&id, event_id).await?;
+                        }
+                        let held = tx
+                            .retry_job(job_id, &owner, now, "the booking changed during the sync")
+                            .await?;
+                        return Ok(SyncOutcome::Recorded {
+                            done: false,
+                            failed: false,
+                            held,
+                        });
+                    }
+                    if let Some(error) = &record.error {
+                        tx.note_calendar_error(mentor, &format!("booking {id}: {error}"), now)
+                            .await?;
+                    }
+                    if let Some(job) = meet_dm {
+                        tx.enqueue(&[job]).await?;
+                    }
                     let held = tx.finish_job(job_id, &owner, now, error.as_deref()).await?;
-                    return Ok(SyncOutcome::Recorded {
+                    Ok::<SyncOutcome, StoreError>(SyncOutcome::Recorded {
                         done: true,
                         failed,
                         held,
-                    });
-                };
-                if !tx.record_calendar_sync(&id, target, &record).await? {
-                    // The booking changed while Google was called: keep what is known to
-                    // exist and run again at once towards the new state.
-                    if let Some(event_id) = &record.event_id {
-                        tx.keep_calendar_event_id(&id, event_id).await?;
-                    }
-                    let held = tx
-                        .retry_job(job_id, &owner, now, "the booking changed during the sync")
-                        .await?;
-                    return Ok(SyncOutcome::Recorded {
-                        done: false,
-                        failed: false,
-                        held,
-                    });
-                }
-                if let Some(error) = &record.error {
-                    tx.note_calendar_error(mentor, &format!("booking {id}: {error}"), now)
-                        .await?;
-                }
-                if let Some(job) = meet_dm {
-                    tx.enqueue(&[job]).await?;
-                }
-                let held = tx.finish_job(job_id, &owner, now, error.as_deref()).await?;
-                Ok::<SyncOutcome, StoreError>(SyncOutcome::Recorded {
-                    done: true,
-                    failed,
-                    held,
+                    })
                 })
             })
-        })
-        .await
+            .await
+    }
+}
+
+impl<M: Messenger> Inner<M> {
+    pub(super) async fn run_calendar(
+        &self,
+        google: &Google,
+        job: &Job,
+        now: DateTime<Utc>,
+        deliver_by: Instant,
+    ) -> Recorded {
+        let time_left = deliver_by.saturating_duration_since(Instant::now());
+        let outcome =
+            tokio::time::timeout(time_left, run(google, &self.store, job, &self.owner, now)).await;
+        match outcome {
+            Ok(Ok(SyncOutcome::Recorded { done, failed, held })) => {
+                let tally = match (done, failed) {
+                    (true, false) => Tally::Done,
+                    (true, true) => Tally::Failed,
+                    (false, _) => Tally::Retried,
+                };
+                Ok(self.held(held, tally))
+            }
+            Ok(Ok(SyncOutcome::Retry { after, error })) => {
+                // No attempt limit: a calendar sync keeps trying (backoff capped) until the
+                // session ends, so events converge however long Google was away.
+                let backoff = self.config.backoff(job.attempts);
+                let wait = after
+                    .and_then(|a| Duration::from_std(a).ok())
+                    .map_or(backoff, |a| a.max(backoff));
+                let at = now
+                    .checked_add_signed(wait)
+                    .unwrap_or(now + self.config.max_backoff);
+                self.retry(job, at, &error, Tally::Retried).await
+            }
+            Ok(Err(error)) => {
+                let error = format!("calendar sync: {}", crate::cause::chain(&error));
+                self.retry_or_fail(job, now, &error).await
+            }
+            Err(_) => {
+                let error = format!("calendar sync timed out after {time_left:?}");
+                self.retry_or_fail(job, now, &error).await
+            }
+        }
+    }
 }
