@@ -1,11 +1,11 @@
 //! A mentor's schedule (weekly ranges + date overrides in one IANA zone) and the
 //! availability windows it yields over any span of UTC time.
 //!
-//! The rules (product.md, "Windows"): availability on local date D is exactly D's override
-//! when D has one (no ranges = off); otherwise D's weekly ranges plus the after-midnight tail
-//! of D−1's past-midnight ranges, a tail that exists only if neither D−1 nor D has an
-//! override. Wall times become instants by the policies in [`super::local_time`]; windows
-//! that touch or overlap are merged.
+//! The rules (commands.md, "Availability windows"): availability on local date D is exactly
+//! D's override when D has one (no ranges = off); otherwise D's weekly ranges plus the
+//! after-midnight tail of D−1's past-midnight ranges, a tail that exists only if neither D−1
+//! nor D has an override. Wall times become instants by the policies in
+//! [`super::local_time`]; windows that touch or overlap are merged.
 //!
 //! Slot grids start at a window's start, so a window's start must not depend on the span
 //! asked for. Merged windows are therefore found with a look-around of [`LOOK_AROUND_DAYS`]

@@ -1,7 +1,7 @@
 //! Free slots: the slot policy applied to a schedule's windows and a person's busy time.
 //!
 //! A slot is `[start, start + session)`. Slots start at each window's own start and step by
-//! `session + buffer`. A slot is offered only if (product.md, "Slots"):
+//! `session + buffer`. A slot is offered only if (commands.md, "Slots"):
 //! 1. it lies entirely inside one window;
 //! 2. it starts at or after `now + min_notice` and before `now + horizon`;
 //! 3. it does not overlap the mentor's busy time (bookings as mentor or mentee), each

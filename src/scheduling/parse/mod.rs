@@ -1,0 +1,30 @@
+//! The pure parser for the texts users type: `days`, `hours`, dates and timezones
+//! (commands.md, "Text formats", tells users what each accepts).
+//!
+//! Every [`ParseError`] displays as a short message for Discord that quotes the offending
+//! piece of input in backticks and shows a valid example.
+//!
+//! - `days`: sets of weekdays (`mon-fri`, `mon,wed,fri`, `weekends`).
+//! - `hours`: weekly and override hours, lists of ranges or `off`.
+//! - `times`: one wall time of a range (`09:30`, `9am`, `noon`).
+//! - `dates`: `YYYY-MM-DD`, `today` and `tomorrow`.
+//! - `timezones`: IANA names and the search behind autocomplete.
+//! - `error`: [`ParseError`] and the messages it shows.
+//! - `text`: trimming, splitting and quoting shared by all, and [`visible_text`].
+
+mod dates;
+mod days;
+mod error;
+mod hours;
+#[cfg(test)]
+mod test_support;
+mod text;
+mod times;
+mod timezones;
+
+pub use dates::parse_date;
+pub use days::parse_days;
+pub use error::{Endpoint, Field, ParseError};
+pub use hours::{MAX_RANGES, ParsedHours, parse_override_hours, parse_weekly_hours};
+pub use text::{MAX_INPUT_CHARS, visible_text};
+pub use timezones::{MAX_TIMEZONE_CHARS, parse_timezone, search_timezones};
