@@ -5,7 +5,7 @@
 //! midnight (and now and then round-the-clock weeks), date overrides near `now` (some
 //! `off`), a random slot policy, busy and external busy time near `now`, and a `now` in
 //! 2011–2030, often within days of one of the zone's offset changes. Checked against the
-//! rules of product.md ("Windows", "Slots"):
+//! rules of commands.md ("Availability windows", "Slots"):
 //! - every slot lies in the configured local hours, by an oracle computed from the raw
 //!   schedule data and wall-clock times (not from `Schedule::windows`);
 //! - no slot overlaps busy or external busy time widened by the buffer;
@@ -233,7 +233,7 @@ impl Scenario {
     }
 
     /// The wall-clock ranges that apply on local `date`, as local date-times on its
-    /// timeline, straight from the generated data (product.md, "Windows").
+    /// timeline, straight from the generated data (commands.md, "Availability windows").
     fn ranges_on(&self, date: NaiveDate) -> Vec<(NaiveDateTime, NaiveDateTime)> {
         let at = |minutes: u16| {
             date.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(i64::from(minutes))

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::event_id::is_valid_event_id;
 use super::{GoogleConfig, http_client, printable};
+use crate::scheduling::interval::{Interval, merge};
 use crate::secret::Secret;
 
 /// The longest span asked of freeBusy at once; Google refuses long spans, ~90 days is safe.
@@ -27,8 +28,8 @@ pub const BOOKING_TAG_KEY: &str = "mentorbotBooking";
 /// tells people itself).
 const WRITE_QUERY: [(&str, &str); 2] = [("conferenceDataVersion", "1"), ("sendUpdates", "none")];
 
-/// A busy time: [start, end).
-pub type BusyInterval = (DateTime<Utc>, DateTime<Utc>);
+/// A pair of times as Google sends them, before they are checked to be an [`Interval`].
+type BusyInterval = (DateTime<Utc>, DateTime<Utc>);
 
 /// Calendar v3 for one Google project. Built once; cheap to share behind an `Arc`.
 #[derive(Debug, Clone)]
@@ -202,7 +203,7 @@ impl CalendarClient {
         access: &Secret,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<BusyInterval>, GoogleError> {
+    ) -> Result<Vec<Interval>, GoogleError> {
         let mut busy = Vec::new();
         for (start, end) in chunks(from, to, FREE_BUSY_CHUNK) {
             let body = json!({
@@ -215,6 +216,7 @@ impl CalendarClient {
                 .json(&body);
             busy.extend(parse_free_busy(&send(request).await?)?);
         }
+        // A busy time across a chunk edge comes back as two pieces: merged here.
         Ok(merge(clip(busy, from, to)))
     }
 
@@ -592,26 +594,11 @@ fn chunks(from: DateTime<Utc>, to: DateTime<Utc>, max: TimeDelta) -> Vec<BusyInt
 }
 
 /// Intervals cut to [`from`, `to`); empty ones dropped.
-fn clip(intervals: Vec<BusyInterval>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<BusyInterval> {
+fn clip(intervals: Vec<BusyInterval>, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Interval> {
     intervals
         .into_iter()
-        .map(|(start, end)| (start.max(from), end.min(to)))
-        .filter(|(start, end)| start < end)
+        .filter_map(|(start, end)| Interval::new(start.max(from), end.min(to)))
         .collect()
-}
-
-/// Sorted, with overlapping or touching intervals joined (a busy time across a chunk edge
-/// comes back as two pieces).
-fn merge(mut intervals: Vec<BusyInterval>) -> Vec<BusyInterval> {
-    intervals.sort();
-    let mut merged: Vec<BusyInterval> = Vec::with_capacity(intervals.len());
-    for (start, end) in intervals {
-        match merged.last_mut() {
-            Some(last) if start <= last.1 => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
-        }
-    }
-    merged
 }
 
 #[cfg(test)]
@@ -903,6 +890,13 @@ mod tests {
         assert!(chunks(to, from, FREE_BUSY_CHUNK).is_empty());
     }
 
+    fn intervals(pairs: &[BusyInterval]) -> Vec<Interval> {
+        pairs
+            .iter()
+            .map(|(start, end)| Interval::new(*start, *end).unwrap())
+            .collect()
+    }
+
     #[test]
     fn busy_times_are_clipped_sorted_and_merged() {
         let busy = vec![
@@ -914,11 +908,11 @@ mod tests {
         ];
         assert_eq!(
             merge(clip(busy, at(1, 12), at(10, 0))),
-            vec![
+            intervals(&[
                 (at(1, 12), at(2, 0)),
                 (at(5, 10), at(5, 13)),
                 (at(9, 0), at(10, 0))
-            ]
+            ])
         );
     }
 
@@ -1117,12 +1111,12 @@ mod tests {
         let edge2 = from + TimeDelta::days(180);
         assert_eq!(
             busy,
-            vec![
+            intervals(&[
                 (from, from + hour),
                 (edge1 - hour, edge1 + hour),
                 (edge2 - hour, edge2 + hour),
                 (to - hour, to),
-            ]
+            ])
         );
         let seen = seen.lock().unwrap();
         let windows: Vec<(String, String)> = seen

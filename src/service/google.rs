@@ -416,11 +416,7 @@ impl Google {
                 .free_busy(&token, span.start(), span.end())
                 .await;
         }
-        let busy: Vec<Interval> = answer?
-            .into_iter()
-            .filter_map(|(start, end)| Interval::new(start, end))
-            .collect();
-        let busy = Arc::new(busy);
+        let busy = Arc::new(answer?);
         self.remember_busy(mentor, span, now, Some(Arc::clone(&busy)));
         Ok(Some(busy))
     }
