@@ -13,14 +13,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
-use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
+use testkit::{BOT_TOKEN, FakeDiscord, FakeUser, Message, Opt, Place};
 
 /// This process is Discord and its users, not the product: it gets the cheaper allocator
 /// too, so that the harness takes less of the two cores the bot runs on.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -132,7 +130,7 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("bot.db");
         let vars: Vec<(&str, String)> = vec![
-            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
             ("DATABASE_URL", format!("sqlite://{}", db.display())),
             ("DISCORD_API_BASE", fake.api_base()),
             ("HTTP_BIND", "127.0.0.1:0".to_owned()),

@@ -3,14 +3,14 @@
 
 use std::process::Command;
 
+use testkit::BOT_TOKEN;
+
 fn mentorbot(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mentorbot"));
     // A clean environment and a directory without .env: nothing of the developer's leaks in.
     cmd.env_clear().current_dir(dir);
     cmd
 }
-
-const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 
 #[test]
 fn a_missing_token_is_one_line_naming_it_and_exit_status_two() {
@@ -31,7 +31,7 @@ fn a_malformed_setting_in_dot_env_is_named_and_nothing_starts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join(".env"),
-        format!("DISCORD_TOKEN={TOKEN}\nDISCORD_GUILD_ID=my-server\n"),
+        format!("DISCORD_TOKEN={BOT_TOKEN}\nDISCORD_GUILD_ID=my-server\n"),
     )
     .unwrap();
     let out = mentorbot(dir.path()).output().unwrap();
@@ -39,7 +39,7 @@ fn a_malformed_setting_in_dot_env_is_named_and_nothing_starts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("DISCORD_GUILD_ID"), "{stderr}");
     assert!(
-        !stderr.contains(TOKEN),
+        !stderr.contains(BOT_TOKEN),
         "the token never reaches the output"
     );
 }
@@ -49,7 +49,7 @@ fn the_database_is_migrated_before_connecting_and_a_refused_connection_is_an_err
     let dir = tempfile::tempdir().unwrap();
     // Port 9 on loopback refuses connections: no request leaves the machine.
     let out = mentorbot(dir.path())
-        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_TOKEN", BOT_TOKEN)
         .env("DATABASE_URL", "sqlite://data.db")
         .env("DISCORD_API_BASE", "http://127.0.0.1:9")
         .env("HTTP_BIND", "127.0.0.1:0")
@@ -60,7 +60,7 @@ fn the_database_is_migrated_before_connecting_and_a_refused_connection_is_an_err
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(dir.path().join("data.db").exists());
     assert!(!stdout.contains("panicked") && !stderr.contains("panicked"));
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    assert!(!stdout.contains(BOT_TOKEN) && !stderr.contains(BOT_TOKEN));
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn a_second_bot_on_the_same_database_refuses_to_start() {
     let lock = std::fs::File::create(dir.path().join("data.db.lock")).unwrap();
     lock.try_lock().unwrap();
     let out = mentorbot(dir.path())
-        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_TOKEN", BOT_TOKEN)
         .env("DATABASE_URL", "sqlite://data.db")
         .env("DISCORD_API_BASE", "http://127.0.0.1:9")
         .env("HTTP_BIND", "127.0.0.1:0")
@@ -88,7 +88,7 @@ async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stop
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
     let child = mentorbot(dir.path())
-        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_TOKEN", BOT_TOKEN)
         .env("DATABASE_URL", "sqlite://bot.db")
         .env("DISCORD_API_BASE", fake.api_base())
         .env("HTTP_BIND", "127.0.0.1:0")
@@ -145,7 +145,7 @@ async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stop
         logs.contains("commands registered"),
         "the bot logged at all: {logs}"
     );
-    assert!(!logs.contains(TOKEN), "bot token in the logs");
+    assert!(!logs.contains(BOT_TOKEN), "bot token in the logs");
     for token in tokens {
         assert!(!token.is_empty());
         assert!(!logs.contains(&token), "interaction token in the logs");
@@ -161,15 +161,11 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
     let fake = FakeDiscord::start().await;
     let google = FakeGoogle::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = testkit::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let child = mentorbot(dir.path())
-        .env("DISCORD_TOKEN", TOKEN)
+        .env("DISCORD_TOKEN", BOT_TOKEN)
         .env("DATABASE_URL", "sqlite://bot.db")
         .env("DISCORD_API_BASE", fake.api_base())
         .env("DISCORD_GUILD_ID", fake.guild_id().to_string())
@@ -276,7 +272,7 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
         FakeGoogle::CLIENT_SECRET.to_owned(),
         key.to_owned(),
         code,
-        TOKEN.to_owned(),
+        BOT_TOKEN.to_owned(),
     ];
     secrets.extend(google.refresh_tokens());
     secrets.extend(google.access_tokens());

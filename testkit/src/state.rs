@@ -321,6 +321,29 @@ impl State {
         id
     }
 
+    /// A new server with its `#general` channel; returns the server's id.
+    pub(crate) fn add_guild(&mut self, name: &str) -> u64 {
+        let (guild_id, channel_id) = (snowflake(), snowflake());
+        self.guilds.insert(
+            guild_id,
+            Guild {
+                name: name.to_string(),
+                channel_id,
+                members: Default::default(),
+                roles: BTreeMap::new(),
+            },
+        );
+        self.channels.insert(
+            channel_id,
+            Channel {
+                guild_id: Some(guild_id),
+                dm_user: None,
+                messages: Vec::new(),
+            },
+        );
+        guild_id
+    }
+
     pub(crate) fn store_message(
         &mut self,
         raw: Value,

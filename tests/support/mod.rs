@@ -8,14 +8,12 @@ use std::time::Duration;
 
 use mentorbot::app::{AppError, Tuning, run_tuned};
 use mentorbot::config::Settings;
-use testkit::{FakeDiscord, FakeGoogle};
+use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, free_port};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How long tests wait for something the bot does in the background.
 pub const WAIT: Duration = Duration::from_secs(10);
-/// A bot token of the right shape (the fake accepts any).
-pub const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
 /// The token key the suites configure (32 bytes of base64).
 pub const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -25,14 +23,6 @@ pub struct Bot {
     task: JoinHandle<Result<(), AppError>>,
     /// Where its HTTP server listens (`http://127.0.0.1:PORT`).
     pub http_base: String,
-}
-
-/// A free port on loopback (bound and released: the bot binds it right after).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Short backoffs and polls so retries happen within a test's patience.
@@ -54,7 +44,7 @@ impl Bot {
         let port = free_port();
         let http_base = format!("http://127.0.0.1:{port}");
         let mut vars: HashMap<String, String> = [
-            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
             ("DATABASE_URL", format!("sqlite://{}", db.display())),
             ("DISCORD_API_BASE", fake.api_base()),
             ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
