@@ -9,6 +9,14 @@ use crate::scheduling::hours::LocalRange;
 use crate::scheduling::interval::Interval;
 use crate::scheduling::slots::SlotPolicy;
 
+/// A Discord server, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GuildId(pub u64);
+
+/// A Discord role, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoleId(pub u64);
+
 /// A mentor's `/availability settings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MentorSettings {

@@ -8,7 +8,7 @@ use super::errors::message_for;
 use super::picker::{Mode, PickerId, PickerView, render};
 use super::render::{booking_field, when};
 use super::{BotError, Data, display_name};
-use crate::domain::RoleFilter;
+use crate::domain::{GuildId, RoleFilter};
 use crate::scheduling::booking::{BookingId, Rejection, UserId};
 use crate::service::{BookRequest, ServiceError};
 
@@ -73,7 +73,7 @@ async fn route(
     let now = Utc::now();
     match picked {
         PickerId::Day { mentor, date, mode } => {
-            show_day(ctx, data, click, Show::day(UserId(mentor), date, mode)).await
+            show_day(ctx, data, click, Show::day(mentor, date, mode)).await
         }
         PickerId::Page {
             mentor,
@@ -83,7 +83,7 @@ async fn route(
         } => {
             let show = Show {
                 page,
-                ..Show::day(UserId(mentor), date, mode)
+                ..Show::day(mentor, date, mode)
             };
             show_day(ctx, data, click, show).await
         }
@@ -106,7 +106,7 @@ async fn route(
             let show = Show {
                 page,
                 chosen: Some(chosen),
-                ..Show::day(UserId(mentor), date, mode)
+                ..Show::day(mentor, date, mode)
             };
             show_day(ctx, data, click, show).await
         }
@@ -115,7 +115,6 @@ async fn route(
             start,
             mode,
         } => {
-            let mentor = UserId(mentor);
             let result = match &mode {
                 Mode::Book => {
                     check_mentor_role(ctx, data, click.guild_id, mentor).await?;
@@ -250,7 +249,7 @@ async fn show_day(
             .unwrap_or_else(|| "your mentor".to_owned())
     };
     let (embed, rows) = render(&PickerView {
-        mentor: mentor.0,
+        mentor,
         mentor_name: &mentor_name,
         day: &day,
         mode: &show.mode,
@@ -289,14 +288,14 @@ pub async fn check_mentor_role(
     let Some(guild) = guild else {
         return Ok(());
     };
-    let Some(role) = data.service.mentor_role(guild.get()).await? else {
+    let Some(role) = data.service.mentor_role(GuildId(guild.get())).await? else {
         return Ok(());
     };
     let member = guild
         .member(&ctx.http, serenity::UserId::new(mentor.0))
         .await;
     match member {
-        Ok(member) if member.roles.iter().any(|r| r.get() == role) => Ok(()),
+        Ok(member) if member.roles.iter().any(|r| r.get() == role.0) => Ok(()),
         Ok(_) => Err(BotError::User(
             "That person isn't a mentor in this server (they don't have the server's mentor role). `/mentors` lists who is.".into(),
         )),

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poise::serenity_prelude as serenity;
 
 use super::render::{clip, slot_label, ts, when};
-use crate::scheduling::booking::BookingId;
+use crate::scheduling::booking::{BookingId, UserId};
 use crate::service::DaySlots;
 
 /// Slots per select page (Discord's limit for one select).
@@ -51,27 +51,27 @@ impl Mode {
 pub enum PickerId {
     /// Show `date`'s slots, first page.
     Day {
-        mentor: u64,
+        mentor: UserId,
         date: NaiveDate,
         mode: Mode,
     },
     /// Show page `page` of `date`'s slots.
     Page {
-        mentor: u64,
+        mentor: UserId,
         date: NaiveDate,
         mode: Mode,
         page: usize,
     },
     /// The slot select of `date`, page `page`.
     Select {
-        mentor: u64,
+        mentor: UserId,
         date: NaiveDate,
         mode: Mode,
         page: usize,
     },
     /// Book (or move to) `start`.
     Confirm {
-        mentor: u64,
+        mentor: UserId,
         start: DateTime<Utc>,
         mode: Mode,
     },
@@ -118,7 +118,7 @@ impl PickerId {
             return None;
         };
         // Discord ids are never 0 (and serenity's id types refuse it).
-        let mentor: u64 = parts.get(2)?.parse().ok().filter(|m| *m > 0)?;
+        let mentor = UserId(parts.get(2)?.parse().ok().filter(|m| *m > 0)?);
         let date = || NaiveDate::parse_from_str(parts.get(3)?, "%Y%m%d").ok();
         let mode = Mode::decode(parts.get(4)?)?;
         let page = || parts.get(5)?.parse::<usize>().ok().filter(|p| *p < 20);
@@ -157,7 +157,7 @@ impl PickerId {
 /// Everything a picker message shows.
 pub struct PickerView<'a> {
     /// The mentor.
-    pub mentor: u64,
+    pub mentor: UserId,
     /// Their name, as last seen.
     pub mentor_name: &'a str,
     /// The day and its slots, for the viewer.
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn picker_ids_round_trip_and_stay_under_one_hundred_characters() {
-        let mentor = u64::MAX;
+        let mentor = UserId(u64::MAX);
         let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let moving = Mode::Move(BookingId::parse("K7Q2MD").unwrap());
         let ids = [

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use crate::domain::Mentor;
+use crate::domain::{GuildId, Mentor, RoleId};
 use crate::scheduling::booking::UserId;
 use crate::scheduling::interval::Interval;
 use crate::store::BusyTime;
@@ -36,7 +36,7 @@ struct Maps {
     zones: HashMap<UserId, Option<Tz>>,
     names: HashMap<UserId, Option<String>>,
     mentors: HashMap<(UserId, NaiveDate), Option<Mentor>>,
-    roles: HashMap<u64, Option<u64>>,
+    roles: HashMap<GuildId, Option<RoleId>>,
     /// Generation of the last clear: a read begun before it is not kept.
     cleared: u64,
     /// Generation at which a user's name was last written since the last clear: a read of
@@ -252,11 +252,11 @@ impl ReadCache {
         });
     }
 
-    pub(super) fn role(&self, guild: u64) -> Option<Option<u64>> {
+    pub(super) fn role(&self, guild: GuildId) -> Option<Option<RoleId>> {
         self.maps().roles.get(&guild).copied()
     }
 
-    pub(super) fn keep_role(&self, ticket: Ticket, guild: u64, role: Option<u64>) {
+    pub(super) fn keep_role(&self, ticket: Ticket, guild: GuildId, role: Option<RoleId>) {
         self.keep(ticket, |m| put(&mut m.roles, guild, role));
     }
 }
@@ -282,10 +282,10 @@ mod tests {
         let cache = ReadCache::default();
         let ticket = cache.ticket();
         cache.keep_name(ticket, UserId(1), Some("ann".into()));
-        cache.keep_role(ticket, 7, None);
+        cache.keep_role(ticket, GuildId(7), None);
         cache.clear();
         assert_eq!(cache.name(UserId(1)), None);
-        assert_eq!(cache.role(7), None);
+        assert_eq!(cache.role(GuildId(7)), None);
     }
 
     #[test]
@@ -295,13 +295,13 @@ mod tests {
         cache.keep_name(ticket, UserId(1), Some("ann".into()));
         cache.keep_name(ticket, UserId(2), Some("bo".into()));
         cache.keep_zone(ticket, UserId(1), Some(chrono_tz::UTC));
-        cache.keep_role(ticket, 7, Some(8));
+        cache.keep_role(ticket, GuildId(7), Some(RoleId(8)));
         let before = cache.ticket();
         cache.forget_names(&[UserId(1)]);
         assert_eq!(cache.name(UserId(1)), None);
         assert_eq!(cache.name(UserId(2)), Some(Some("bo".into())));
         assert_eq!(cache.zone(UserId(1)), Some(Some(chrono_tz::UTC)));
-        assert_eq!(cache.role(7), Some(Some(8)));
+        assert_eq!(cache.role(GuildId(7)), Some(Some(RoleId(8))));
         cache.keep_name(before, UserId(1), Some("old ann".into()));
         assert_eq!(cache.name(UserId(1)), None);
     }
@@ -313,10 +313,10 @@ mod tests {
         cache.forget_names(&[UserId(1)]);
         cache.keep_name(before, UserId(2), Some("bo".into()));
         cache.keep_zone(before, UserId(1), Some(chrono_tz::UTC));
-        cache.keep_role(before, 7, Some(8));
+        cache.keep_role(before, GuildId(7), Some(RoleId(8)));
         assert_eq!(cache.name(UserId(2)), Some(Some("bo".into())));
         assert_eq!(cache.zone(UserId(1)), Some(Some(chrono_tz::UTC)));
-        assert_eq!(cache.role(7), Some(Some(8)));
+        assert_eq!(cache.role(GuildId(7)), Some(Some(RoleId(8))));
         // After the write, the new name is kept again.
         let after = cache.ticket();
         cache.keep_name(after, UserId(1), Some("ann".into()));

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::slots::{Cover, DayWalk, SlotQuery};
 use super::validate::trimmed_name;
 use super::{Service, ServiceError, ServiceResult};
+use crate::domain::{GuildId, RoleId};
 use crate::scheduling::booking::UserId;
 use crate::scheduling::interval::Interval;
 
@@ -29,7 +30,7 @@ impl Service {
     pub async fn seen(
         &self,
         names: Vec<(UserId, String)>,
-        mentor_in: Option<(u64, UserId)>,
+        mentor_in: Option<(GuildId, UserId)>,
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
         // Names rarely change: check on the read side and write only what differs, so
@@ -84,7 +85,7 @@ impl Service {
     /// (mentors without free slots last).
     pub async fn mentors_in(
         &self,
-        guild: u64,
+        guild: GuildId,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<MentorListing>> {
         let mut listings = Vec::new();
@@ -110,7 +111,7 @@ impl Service {
     }
 
     /// `/admin mentor-role`: sets (or, with `None`, clears) the role a mentor needs in `guild`.
-    pub async fn set_mentor_role(&self, guild: u64, role: Option<u64>) -> ServiceResult<()> {
+    pub async fn set_mentor_role(&self, guild: GuildId, role: Option<RoleId>) -> ServiceResult<()> {
         self.transact_profile(move |tx| {
             Box::pin(async move {
                 tx.set_mentor_role(guild, role).await?;
@@ -121,7 +122,7 @@ impl Service {
     }
 
     /// The role a mentor needs in `guild`, if the server set one.
-    pub async fn mentor_role(&self, guild: u64) -> ServiceResult<Option<u64>> {
+    pub async fn mentor_role(&self, guild: GuildId) -> ServiceResult<Option<RoleId>> {
         if let Some(role) = self.cache.role(guild) {
             return Ok(role);
         }

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, to_secs, user_param};
-use crate::domain::{Mentor, MentorSettings};
+use crate::domain::{GuildId, Mentor, MentorSettings, RoleId};
 use crate::scheduling::availability::Schedule;
 use crate::scheduling::booking::UserId;
 use crate::scheduling::hours::LocalRange;
@@ -305,7 +305,7 @@ pub(super) async fn user_profile(
 
 pub(super) async fn list_in_guild(
     conn: &mut SqliteConnection,
-    guild: u64,
+    guild: GuildId,
     mentor: UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -314,7 +314,7 @@ pub(super) async fn list_in_guild(
          SELECT ?1, user_id, ?3 FROM mentors WHERE user_id = ?2
          ON CONFLICT DO NOTHING",
     )
-    .bind(guild as i64)
+    .bind(guild.0 as i64)
     .bind(user_param(mentor))
     .bind(to_secs(now))
     .execute(conn)
@@ -324,13 +324,13 @@ pub(super) async fn list_in_guild(
 
 pub(super) async fn guild_mentors(
     conn: &mut SqliteConnection,
-    guild: u64,
+    guild: GuildId,
 ) -> StoreResult<Vec<(UserId, Option<String>)>> {
     let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
         "SELECT g.mentor_id, u.name FROM mentor_guilds g LEFT JOIN users u ON u.user_id = g.mentor_id
          WHERE g.guild_id = ? ORDER BY lower(coalesce(u.name, '')), g.mentor_id",
     )
-    .bind(guild as i64)
+    .bind(guild.0 as i64)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -341,15 +341,15 @@ pub(super) async fn guild_mentors(
 
 pub(super) async fn set_mentor_role(
     conn: &mut SqliteConnection,
-    guild: u64,
-    role: Option<u64>,
+    guild: GuildId,
+    role: Option<RoleId>,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO guild_settings (guild_id, mentor_role_id) VALUES (?, ?)
          ON CONFLICT (guild_id) DO UPDATE SET mentor_role_id = excluded.mentor_role_id",
     )
-    .bind(guild as i64)
-    .bind(role.map(|r| r as i64))
+    .bind(guild.0 as i64)
+    .bind(role.map(|r| r.0 as i64))
     .execute(conn)
     .await?;
     Ok(())
@@ -357,12 +357,12 @@ pub(super) async fn set_mentor_role(
 
 pub(super) async fn mentor_role(
     conn: &mut SqliteConnection,
-    guild: u64,
-) -> StoreResult<Option<u64>> {
+    guild: GuildId,
+) -> StoreResult<Option<RoleId>> {
     let role: Option<Option<i64>> =
         sqlx::query_scalar("SELECT mentor_role_id FROM guild_settings WHERE guild_id = ?")
-            .bind(guild as i64)
+            .bind(guild.0 as i64)
             .fetch_optional(conn)
             .await?;
-    Ok(role.flatten().map(|r| r as u64))
+    Ok(role.flatten().map(|r| RoleId(r as u64)))
 }

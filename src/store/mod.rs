@@ -23,7 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use crate::domain::{Booking, Mentor, PastTime};
+use crate::domain::{Booking, GuildId, Mentor, PastTime, RoleId};
 use crate::scheduling::booking::{BookingId, UserId};
 use crate::scheduling::interval::Interval;
 
@@ -258,12 +258,15 @@ impl Store {
     }
 
     /// Mentors listed in a server, with their last seen names.
-    pub async fn guild_mentors(&self, guild: u64) -> StoreResult<Vec<(UserId, Option<String>)>> {
+    pub async fn guild_mentors(
+        &self,
+        guild: GuildId,
+    ) -> StoreResult<Vec<(UserId, Option<String>)>> {
         mentors::guild_mentors(&mut *self.read.acquire().await?, guild).await
     }
 
     /// The server's mentor role, if one is set.
-    pub async fn mentor_role(&self, guild: u64) -> StoreResult<Option<u64>> {
+    pub async fn mentor_role(&self, guild: GuildId) -> StoreResult<Option<RoleId>> {
         mentors::mentor_role(&mut *self.read.acquire().await?, guild).await
     }
 
@@ -492,7 +495,7 @@ impl WriteTx {
     /// Lists an existing mentor in a server (no-op for non-mentors and repeats).
     pub async fn list_in_guild(
         &mut self,
-        guild: u64,
+        guild: GuildId,
         mentor: UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -500,7 +503,11 @@ impl WriteTx {
     }
 
     /// Sets or clears a server's mentor role.
-    pub async fn set_mentor_role(&mut self, guild: u64, role: Option<u64>) -> StoreResult<()> {
+    pub async fn set_mentor_role(
+        &mut self,
+        guild: GuildId,
+        role: Option<RoleId>,
+    ) -> StoreResult<()> {
         mentors::set_mentor_role(self.conn().await?, guild, role).await
     }
 

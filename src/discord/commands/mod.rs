@@ -9,6 +9,7 @@ use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use super::{BotError, Context, Data};
+use crate::domain::GuildId;
 use crate::scheduling::booking::UserId;
 
 /// All commands, for registration.
@@ -34,8 +35,8 @@ fn me(ctx: Context<'_>) -> UserId {
 }
 
 /// The server the command runs in, if any.
-fn guild(ctx: Context<'_>) -> Option<u64> {
-    ctx.guild_id().map(|g| g.get())
+fn guild(ctx: Context<'_>) -> Option<GuildId> {
+    ctx.guild_id().map(|g| GuildId(g.get()))
 }
 
 /// An ephemeral text reply.

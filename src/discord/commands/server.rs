@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use super::{BotError, Context, me, say, show};
 use crate::discord::render::{clip, ts, when};
+use crate::domain::{GuildId, RoleId};
 use crate::service::CalendarView;
 
 /// Google Calendar: connect, status, disconnect.
@@ -130,7 +131,7 @@ pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
     let listings = ctx
         .data()
         .service
-        .mentors_in(guild.get(), Utc::now())
+        .mentors_in(GuildId(guild.get()), Utc::now())
         .await?;
     if listings.is_empty() {
         return say(
@@ -205,7 +206,10 @@ async fn admin_mentor_role(
     }
     ctx.data()
         .service
-        .set_mentor_role(guild.get(), role.as_ref().map(|r| r.id.get()))
+        .set_mentor_role(
+            GuildId(guild.get()),
+            role.as_ref().map(|r| RoleId(r.id.get())),
+        )
         .await?;
     let text = match role {
         Some(role) => format!(

@@ -44,7 +44,7 @@ async fn open_picker(
         .day_slots(mentor_id, viewer, date, None, now)
         .await?;
     let (embed, rows) = render(&PickerView {
-        mentor: mentor_id.0,
+        mentor: mentor_id,
         mentor_name: &mentor_name,
         day: &day,
         mode: &Mode::Book,
@@ -253,7 +253,7 @@ pub async fn reschedule(
         when(current.interval.start())
     );
     let (embed, rows) = render(&PickerView {
-        mentor: current.mentor.0,
+        mentor: current.mentor,
         mentor_name: &mentor_name,
         day: &day,
         mode: &Mode::Move(current.id.clone()),
