@@ -2,7 +2,7 @@
 //! parts of Calendar v3 the bot uses (events insert/get/patch/delete, freeBusy), on
 //! `127.0.0.1` with a random port.
 //!
-//! It speaks the wire formats of `/work/shared/design/google.md`: the consent page answers at
+//! It speaks Google's documented wire formats (OAuth 2.0, Calendar v3): the consent page answers at
 //! once with a 302 to the `redirect_uri` (as a browser user would), the token endpoint checks
 //! client credentials (HTTP Basic or form fields), PKCE (S256), single-use codes and revoked
 //! refresh tokens, and the Calendar endpoints need a valid bearer token with the right scope and
