@@ -1,5 +1,5 @@
 //! `load`: the real bot under many users, as a separate process against the fake Discord and
-//! the fake Google on 127.0.0.1 (see `tests/load/driver.rs` and RELIABILITY.md).
+//! the fake Google on 127.0.0.1 (see the `loadtest` crate and RELIABILITY.md).
 //!
 //! ```sh
 //! cargo run --release --example load -- --mentees 200 --minutes 2
@@ -22,14 +22,11 @@
 //! which is mostly the driver, keeps the system's (mimalloc made the driver's own tail
 //! slower). `--bot-bin target/release/mentorbot` measures the shipped binary.
 
-#[path = "../tests/load/driver.rs"]
-mod driver;
-
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use driver::{BotCommand, Config};
+use loadtest::{BotCommand, Config};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,7 +170,7 @@ fn drive(config: Config, json: bool, keep: bool) -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let report = runtime.block_on(driver::run(config));
+    let report = runtime.block_on(loadtest::run(config));
     if json {
         println!("{}", report.to_json());
     } else {

@@ -6,12 +6,9 @@
 //! The runs take turns (one at a time), so that none of them shares the two cores with
 //! another.
 
-#[path = "load/driver.rs"]
-mod driver;
-
 use std::time::Duration;
 
-use driver::{BotCommand, Config, Report};
+use loadtest::{BotCommand, Config, Report};
 use tokio::sync::Semaphore;
 
 static ONE_AT_A_TIME: Semaphore = Semaphore::const_new(1);
@@ -34,7 +31,7 @@ async fn run(config: Config) -> Report {
         .acquire()
         .await
         .expect("the semaphore is never closed");
-    let report = driver::run(config).await;
+    let report = loadtest::run(config).await;
     println!("{report}");
     assert!(
         report.problems().is_empty(),
