@@ -163,7 +163,7 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let key = testkit::TOKEN_KEY;
     let child = mentorbot(dir.path())
         .env("DISCORD_TOKEN", BOT_TOKEN)
         .env("DATABASE_URL", "sqlite://bot.db")

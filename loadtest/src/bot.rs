@@ -6,15 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{FakeDiscord, FakeGoogle};
+use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, TOKEN_KEY, free_port};
 
 use crate::config::{BotCommand, Config};
 use crate::report::Report;
 
-/// A bot token of the right shape (the fake accepts any).
-const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";
-/// The token key the bot is configured with (32 bytes of base64).
-const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// How long a (re)started bot may take to connect and register its commands.
 const START_WAIT: Duration = Duration::from_secs(60);
 
@@ -39,7 +35,7 @@ impl Launcher {
         let port = free_port();
         let http_base = format!("http://127.0.0.1:{port}");
         let env = [
-            ("DISCORD_TOKEN", TOKEN.to_owned()),
+            ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
             ("DATABASE_URL", format!("sqlite://{}", db.display())),
             ("DISCORD_API_BASE", fake.api_base()),
             ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
@@ -142,13 +138,6 @@ fn describe_exit(status: ExitStatus) -> String {
         (None, Some(signal)) => format!("signal {signal}"),
         _ => "unknown".to_owned(),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on loopback")
 }
 
 /// Waits until the bot that was just (re)started is connected and has registered its

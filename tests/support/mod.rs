@@ -8,14 +8,12 @@ use std::time::Duration;
 
 use mentorbot::app::{AppError, Tuning, run_tuned};
 use mentorbot::config::Settings;
-use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, free_port};
+use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, TOKEN_KEY, free_port};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How long tests wait for something the bot does in the background.
 pub const WAIT: Duration = Duration::from_secs(10);
-/// The token key the suites configure (32 bytes of base64).
-pub const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// A running bot; `stop` shuts it down like SIGTERM would, `kill` like SIGKILL.
 pub struct Bot {
