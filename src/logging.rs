@@ -9,7 +9,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 /// Logs to standard output as `main` does: the operator's `filter` (`RUST_LOG`), with
-/// chatty and token-bearing libraries capped (see [`log_filter`]); colour only on a terminal.
+/// chatty and token-bearing libraries capped (`log_filter`, below, says which and why);
+/// colour only on a terminal.
 pub fn init(filter: &str) {
     tracing_subscriber::registry()
         .with(
