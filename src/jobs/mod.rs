@@ -32,15 +32,14 @@
 //! `dm_account` jobs ([`AccountNotice`]: calendar connected, Google revoked the grant) are
 //! delivered like DMs, without a session to give up at.
 //!
-//! `calendar_sync` jobs (one queued per booking, re-armed by each change) run
-//! the calendar sync (`calendar`), which records the booking's new calendar state together with
-//! the job's outcome. Transient Google failures are retried with backoff (at least Google's
+//! `calendar_sync` jobs (one queued per booking, re-armed by each change) run the sync in
+//! `calendar`, which records the booking's new calendar state together with the job's
+//! outcome. Transient Google failures are retried with backoff (at least Google's
 //! `Retry-After`) without an attempt limit: the sync gives up only when the session has ended.
 //! Without Google configured they wait like jobs of an unknown kind.
 //!
 //! Jobs of kinds this worker has no handler for (those of a later release) are put off by
 //! [`NO_HANDLER_DELAY`] with last error "no handler …": neither lost nor spinning.
-
 //!
 //! Files:
 //! - `worker`: the engine (claims, leases, concurrency, dispatch by kind, recording).

@@ -3,12 +3,12 @@
 //! `now`, so tests and the picker see one consistent instant.
 //!
 //! One file per group of use cases, each public function next to its transaction body:
-//! - [`schedule`](self::schedule): timezone, weekly availability, settings, date overrides.
-//! - [`slots`](self::slots): free slots for pickers and autocomplete.
-//! - [`bookings`](self::bookings): book, cancel, reschedule, list.
-//! - [`people`](self::people): names, the `/mentors` listing, the mentor role.
-//! - [`calendar`](self::calendar): connecting Google Calendar and its OAuth pages.
-//! - [`google`](self::google): the connected Google: access tokens and busy times per
+//! - `schedule`: timezone, weekly availability, settings, date overrides.
+//! - `slots`: free slots for pickers and autocomplete.
+//! - `bookings`: book, cancel, reschedule, list.
+//! - `people`: names, the `/mentors` listing, the mentor role.
+//! - `calendar`: connecting Google Calendar and its OAuth pages.
+//! - `google`: the connected Google: access tokens and busy times per
 //!   mentor, cached (the HTTP itself is `gcal`'s).
 //! - `error` ([`ServiceError`]), `validate` (checks of typed input and the settings' bounds),
 //!   `cache` (the read cache of zones, names, mentors, roles and busy time).
