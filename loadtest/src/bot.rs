@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, TOKEN_KEY, free_port};
+use testkit::{FakeDiscord, FakeGoogle, bot_env, free_port};
 
 use crate::config::{BotCommand, Config};
 use crate::report::Report;
@@ -33,27 +33,11 @@ impl Launcher {
         google: &FakeGoogle,
     ) -> Launcher {
         let port = free_port();
-        let http_base = format!("http://127.0.0.1:{port}");
-        let env = [
-            ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
-            ("DATABASE_URL", format!("sqlite://{}", db.display())),
-            ("DISCORD_API_BASE", fake.api_base()),
-            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
-            ("HTTP_BIND", format!("127.0.0.1:{port}")),
-            ("PUBLIC_BASE_URL", http_base),
-            ("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID.to_owned()),
-            ("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET.to_owned()),
-            ("TOKEN_ENCRYPTION_KEY", TOKEN_KEY.to_owned()),
-            ("GOOGLE_AUTH_URL", google.auth_url()),
-            ("GOOGLE_TOKEN_URL", google.token_url()),
-            ("GOOGLE_REVOKE_URL", google.revoke_url()),
-            ("GOOGLE_CALENDAR_API_BASE", google.calendar_base()),
-            ("RUST_LOG", "warn".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .chain(config.bot_env.iter().cloned())
-        .collect();
+        let env = bot_env(fake, Some(google), db, port)
+            .into_iter()
+            .chain([("RUST_LOG".to_owned(), "warn".to_owned())])
+            .chain(config.bot_env.iter().cloned())
+            .collect();
         Launcher {
             command: config.bot.clone(),
             env,

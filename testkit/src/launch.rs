@@ -1,5 +1,9 @@
 //! What the suites need to start the bot under test against the fakes.
 
+use std::path::Path;
+
+use crate::{FakeDiscord, FakeGoogle};
+
 /// A bot token of the right shape. The fake accepts any token, but mentorbot's configuration
 /// refuses one that does not look like a token ([`FakeDiscord::TOKEN`] is too short).
 ///
@@ -15,4 +19,35 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port on loopback")
+}
+
+/// The bot's settings (environment variables) for a run against these fakes: Discord at
+/// `fake`, the database at `db`, its HTTP server on `port` of loopback, and Google Calendar
+/// at `google` when given (off without it).
+pub fn bot_env(
+    fake: &FakeDiscord,
+    google: Option<&FakeGoogle>,
+    db: &Path,
+    port: u16,
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
+        ("DATABASE_URL", format!("sqlite://{}", db.display())),
+        ("DISCORD_API_BASE", fake.api_base()),
+        ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
+        ("HTTP_BIND", format!("127.0.0.1:{port}")),
+        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
+    ];
+    if let Some(google) = google {
+        env.extend([
+            ("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID.to_owned()),
+            ("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET.to_owned()),
+            ("TOKEN_ENCRYPTION_KEY", TOKEN_KEY.to_owned()),
+            ("GOOGLE_AUTH_URL", google.auth_url()),
+            ("GOOGLE_TOKEN_URL", google.token_url()),
+            ("GOOGLE_REVOKE_URL", google.revoke_url()),
+            ("GOOGLE_CALENDAR_API_BASE", google.calendar_base()),
+        ]);
+    }
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }

@@ -61,8 +61,8 @@
 //!   [`AnsweredInteraction`] log, every request, refusal and unknown route.
 //! - `faults`: Discord misbehaving on demand: closed DMs, injected and random 429s, and
 //!   moving the fake's clock.
-//! - `launch`: [`BOT_TOKEN`], [`TOKEN_KEY`] and [`free_port`], for starting the bot under
-//!   test.
+//! - `launch`: [`BOT_TOKEN`], [`TOKEN_KEY`], [`free_port`] and [`bot_env`], for starting the
+//!   bot under test.
 //!
 //! Behind them:
 //! - `rest` and `gateway`: the HTTP API under `/api/v10` and the WebSocket gateway.
@@ -101,7 +101,7 @@ pub use google::{
     Route, TokenRequest,
 };
 pub use interaction::InteractionKind;
-pub use launch::{BOT_TOKEN, TOKEN_KEY, free_port};
+pub use launch::{BOT_TOKEN, TOKEN_KEY, bot_env, free_port};
 pub use message::Message;
 pub use observe::AnsweredInteraction;
 pub use options::Opt;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mentorbot::app::{AppError, Tuning, run_tuned};
 use mentorbot::config::Settings;
-use testkit::{BOT_TOKEN, FakeDiscord, FakeGoogle, TOKEN_KEY, free_port};
+use testkit::{FakeDiscord, FakeGoogle, bot_env, free_port};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -41,30 +41,7 @@ impl Bot {
         let ready_before = fake.ready_count();
         let port = free_port();
         let http_base = format!("http://127.0.0.1:{port}");
-        let mut vars: HashMap<String, String> = [
-            ("DISCORD_TOKEN", BOT_TOKEN.to_owned()),
-            ("DATABASE_URL", format!("sqlite://{}", db.display())),
-            ("DISCORD_API_BASE", fake.api_base()),
-            ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
-            ("HTTP_BIND", format!("127.0.0.1:{port}")),
-            ("PUBLIC_BASE_URL", http_base.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        if let Some(google) = google {
-            for (k, v) in [
-                ("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID.to_owned()),
-                ("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET.to_owned()),
-                ("TOKEN_ENCRYPTION_KEY", TOKEN_KEY.to_owned()),
-                ("GOOGLE_AUTH_URL", google.auth_url()),
-                ("GOOGLE_TOKEN_URL", google.token_url()),
-                ("GOOGLE_REVOKE_URL", google.revoke_url()),
-                ("GOOGLE_CALENDAR_API_BASE", google.calendar_base()),
-            ] {
-                vars.insert(k.to_owned(), v);
-            }
-        }
+        let vars: HashMap<String, String> = bot_env(fake, google, db, port).into_iter().collect();
         let settings = Settings::from_vars(&vars).expect("settings");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_tuned(settings, fast_tuning(), async move {
