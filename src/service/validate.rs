@@ -189,6 +189,17 @@ mod tests {
     }
 
     #[test]
+    fn commands_md_states_the_same_setting_ranges() {
+        let doc = include_str!("../../commands.md");
+        let ranges: Vec<String> = SETTINGS
+            .iter()
+            .map(|s| format!("{}\u{2013}{}", s.min, s.max))
+            .collect();
+        let line = format!("Ranges: {}", ranges.join(", "));
+        assert!(doc.contains(&line), "commands.md lacks `{line}`");
+    }
+
+    #[test]
     fn a_setting_outside_its_bounds_names_them() {
         assert_eq!(SESSION_MINUTES.check(None, 30).ok(), Some(30));
         assert_eq!(SESSION_MINUTES.check(Some(240), 30).ok(), Some(240));
