@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group};
-use mentorbot::scheduling::booking::UserId;
+use mentorbot::domain::UserId;
 use mentorbot::service::{BookRequest, Service, SettingsPatch};
 use mentorbot::store::{Store, StoreOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};

@@ -3,19 +3,12 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::fmt;
 
+pub use crate::ids::{BookingId, GuildId, RoleId, UserId};
 use crate::scheduling::availability::Schedule;
-use crate::scheduling::booking::{BookingFacts, BookingId, BookingStatus, UserId};
+use crate::scheduling::booking::{BookingFacts, BookingStatus};
 use crate::scheduling::hours::LocalRange;
 use crate::scheduling::interval::Interval;
 use crate::scheduling::slots::SlotPolicy;
-
-/// A Discord server, by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GuildId(pub u64);
-
-/// A Discord role, by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RoleId(pub u64);
 
 /// A mentor's `/availability settings`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

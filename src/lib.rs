@@ -6,8 +6,9 @@
 //!
 //! - [`scheduling`]: the pure core (intervals, wall times and DST policies, windows, slots,
 //!   booking rules, parsing what users type); no I/O, `now` is a parameter.
-//! - [`domain`]: the records the store keeps and the service returns, and the notices
-//!   (DM payloads) queued as jobs.
+//! - [`domain`]: the records the store keeps and the service returns, the notices (DM
+//!   payloads) queued as jobs, and the ids that cross layers (defined in the leaf [`ids`]
+//!   module so that `scheduling` can use them without depending on `domain`).
 //! - [`store`]: SQLite through sqlx, the only room that names it; the group-commit writer.
 //! - [`service`]: the use cases, one file per group; touches the store and, through
 //!   `service::Google`, Google; never Discord.
@@ -30,6 +31,7 @@ pub mod discord;
 pub mod domain;
 pub mod gcal;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod logging;
 pub mod random;

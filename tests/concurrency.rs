@@ -12,7 +12,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::{request, utc};
-use mentorbot::scheduling::booking::{BookingId, Rejection, UserId};
+use mentorbot::domain::{BookingId, UserId};
+use mentorbot::scheduling::booking::Rejection;
 use mentorbot::scheduling::interval::Interval;
 use mentorbot::service::{Service, ServiceError, SettingsPatch};
 use mentorbot::store::{NewBooking, Store, StoreError, StoreOptions};

@@ -5,8 +5,8 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{MENTEE, MENTOR, OTHER, request, service, utc};
-use mentorbot::domain::{CalendarStatus, Notice, RoleFilter};
-use mentorbot::scheduling::booking::{BookingStatus, Rejection, UserId};
+use mentorbot::domain::{CalendarStatus, Notice, RoleFilter, UserId};
+use mentorbot::scheduling::booking::{BookingStatus, Rejection};
 use mentorbot::scheduling::parse::ParseError;
 use mentorbot::service::{Service, ServiceError, SettingsPatch};
 

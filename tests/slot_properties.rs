@@ -25,8 +25,9 @@ use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc,
 };
 use chrono_tz::Tz;
+use mentorbot::domain::UserId;
 use mentorbot::scheduling::availability::Schedule;
-use mentorbot::scheduling::booking::{BookingRequest, UserId, check_booking};
+use mentorbot::scheduling::booking::{BookingRequest, check_booking};
 use mentorbot::scheduling::hours::{DAY_MINUTES, Days, LocalRange};
 use mentorbot::scheduling::interval::Interval;
 use mentorbot::scheduling::slots::{SlotInputs, SlotPolicy, free_slots};

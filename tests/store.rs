@@ -5,8 +5,7 @@ mod common;
 
 use chrono::Duration;
 use common::{MENTEE, MENTOR, request, utc};
-use mentorbot::domain::CalendarStatus;
-use mentorbot::scheduling::booking::{BookingId, UserId};
+use mentorbot::domain::{BookingId, CalendarStatus, UserId};
 use mentorbot::scheduling::interval::Interval;
 use mentorbot::store::{NewBooking, NewJob, Store, StoreError, StoreOptions};
 

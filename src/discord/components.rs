@@ -8,8 +8,8 @@ use super::errors::message_for;
 use super::picker::{Mode, PickerId, PickerView, render};
 use super::render::{booking_field, when};
 use super::{BotError, Data, display_name};
-use crate::domain::{GuildId, RoleFilter};
-use crate::scheduling::booking::{BookingId, Rejection, UserId};
+use crate::domain::{BookingId, GuildId, RoleFilter, UserId};
+use crate::scheduling::booking::Rejection;
 use crate::service::{BookRequest, ServiceError};
 
 /// Bookings per `/bookings` page.

@@ -50,7 +50,7 @@ impl DiscordMessenger {
             _ => return None,
         };
         self.service
-            .user_name(crate::scheduling::booking::UserId(actor))
+            .user_name(crate::domain::UserId(actor))
             .await
             .ok()
             .flatten()

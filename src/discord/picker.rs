@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use poise::serenity_prelude as serenity;
 
 use super::render::{clip, slot_label, ts, when};
-use crate::scheduling::booking::{BookingId, UserId};
+use crate::domain::{BookingId, UserId};
 use crate::service::DaySlots;
 
 /// Slots per select page (Discord's limit for one select).

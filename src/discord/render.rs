@@ -160,10 +160,7 @@ pub fn calendar_badge(status: CalendarStatus) -> &'static str {
 }
 
 /// A booking as seen by `viewer`: who, when, status, calendar badge, Meet link.
-pub fn booking_field(
-    booking: &Booking,
-    viewer: crate::scheduling::booking::UserId,
-) -> (String, String) {
+pub fn booking_field(booking: &Booking, viewer: crate::domain::UserId) -> (String, String) {
     let (_, other) = booking.other_person(viewer);
     let role = if viewer == booking.mentor {
         "mentee"

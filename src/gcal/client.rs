@@ -605,15 +605,12 @@ fn clip(intervals: Vec<BusyInterval>, from: DateTime<Utc>, to: DateTime<Utc>) ->
 mod tests {
     use super::*;
 
-    use std::net::SocketAddr;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use axum::Router;
-    use axum::body::Bytes;
-    use axum::extract::{RawQuery, State};
-    use axum::http::{HeaderMap, Method as AxumMethod, Uri};
-    use axum::response::{IntoResponse, Response};
     use chrono::TimeZone;
+    use testkit::google::{FakeGoogle, Fault, Route};
+
+    use crate::gcal::{SCOPE_EVENTS, SCOPE_FREEBUSY};
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap()
@@ -966,164 +963,81 @@ mod tests {
         );
     }
 
-    /// What the fake saw: method, path, query, authorization header, body.
-    type Seen = Arc<Mutex<Vec<(String, String, String, String, String)>>>;
-
-    /// A fake Calendar: records each request and answers from the path and method.
-    async fn fake(
-        State(seen): State<Seen>,
-        method: AxumMethod,
-        uri: Uri,
-        RawQuery(query): RawQuery,
-        headers: HeaderMap,
-        body: Bytes,
-    ) -> Response {
-        let auth = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let body = String::from_utf8_lossy(&body).to_string();
-        seen.lock().unwrap().push((
-            method.to_string(),
-            uri.path().to_string(),
-            query.unwrap_or_default(),
-            auth.clone(),
-            body.clone(),
-        ));
-        let json = |status: u16, text: String| {
-            (
-                StatusCode::from_u16(status).unwrap(),
-                [(header::CONTENT_TYPE, "application/json")],
-                text,
-            )
-                .into_response()
-        };
-        if auth != "Bearer ya29.token" {
-            return json(
-                401,
-                r#"{"error":{"code":401,"message":"Invalid Credentials"}}"#.into(),
-            );
-        }
-        let path = uri.path().trim_start_matches("/calendar/v3");
-        match (method.as_str(), path) {
-            ("POST", "/calendars/primary/events") => json(
-                200,
-                String::from_utf8(event_json(r#","hangoutLink":"https://meet.google.com/x""#))
-                    .unwrap(),
-            ),
-            ("DELETE", "/calendars/primary/events/abcde11111") => json(204, String::new()),
-            ("DELETE", _) => json(410, r#"{"error":{"code":410,"message":"Gone"}}"#.into()),
-            ("POST", "/freeBusy") => {
-                let request: serde_json::Value = serde_json::from_str(&body).unwrap();
-                let start = request["timeMin"].as_str().unwrap().to_string();
-                json(
-                    200,
-                    json!({"calendars": {"primary": {"busy": [
-                        // Each piece is busy for its first hour, and its last hour too.
-                        {"start": start, "end": (DateTime::parse_from_rfc3339(&start).unwrap() + TimeDelta::hours(1)).to_rfc3339()},
-                        {"start": (DateTime::parse_from_rfc3339(request["timeMax"].as_str().unwrap()).unwrap() - TimeDelta::hours(1)).to_rfc3339(), "end": request["timeMax"]},
-                    ]}}})
-                    .to_string(),
-                )
-            }
-            _ => (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, "3")],
-                "slow down",
-            )
-                .into_response(),
-        }
-    }
-
-    async fn fake_calendar() -> (CalendarClient, Seen) {
-        let seen = Seen::default();
-        let app = Router::new().fallback(fake).with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    /// testkit's fake Google, an account on it with calendar access, and a client for it.
+    async fn fake_calendar() -> (FakeGoogle, CalendarClient, Secret) {
+        let google = FakeGoogle::start().await;
+        let tokens = google.grant_directly("ada@example.com", &[SCOPE_EVENTS, SCOPE_FREEBUSY]);
         let mut config = crate::gcal::GoogleConfig::new(
             "id".into(),
             Secret::new("s"),
             "https://bot.example/cb".into(),
         );
-        config.calendar_base = format!("http://{address}/calendar/v3/");
-        (CalendarClient::new(&config).unwrap(), seen)
+        config.calendar_base = google.calendar_base();
+        let client = CalendarClient::new(&config).unwrap();
+        (google, client, Secret::new(tokens.access_token))
     }
 
     #[tokio::test]
     async fn requests_carry_the_token_query_and_body_google_expects() {
-        let (client, seen) = fake_calendar().await;
-        let token = Secret::new("ya29.token");
+        let (google, client, token) = fake_calendar().await;
 
         let event = client.insert_event(&token, &new_event()).await.unwrap();
-        assert_eq!(
-            event.conference,
-            Conference::Ready("https://meet.google.com/x".into())
-        );
-        {
-            let seen = seen.lock().unwrap();
-            let (method, path, query, auth, body) = &seen[0];
-            assert_eq!(method, "POST");
-            assert_eq!(path, "/calendar/v3/calendars/primary/events");
-            assert_eq!(query, "conferenceDataVersion=1&sendUpdates=none");
-            assert_eq!(auth, "Bearer ya29.token");
-            let body: serde_json::Value = serde_json::from_str(body).unwrap();
-            assert_eq!(body, insert_body(&new_event()));
-        }
+        assert!(matches!(event.conference, Conference::Ready(_)));
+        let insert = &google.requests()[0];
+        assert_eq!(insert.method, "POST");
+        assert_eq!(insert.path, "/calendar/v3/calendars/primary/events");
+        assert_eq!(insert.query, "conferenceDataVersion=1&sendUpdates=none");
+        let body: serde_json::Value = serde_json::from_str(&insert.body).unwrap();
+        assert_eq!(body, insert_body(&new_event()));
+        let stored = google.event("ada@example.com", &new_event().id).unwrap();
+        assert_eq!(stored.start_utc(), Some(new_event().start));
 
-        assert_eq!(
-            client.delete_event(&token, "abcde11111").await,
-            Ok(Deleted::Now)
+        let id = new_event().id;
+        assert_eq!(client.delete_event(&token, &id).await, Ok(Deleted::Now));
+        assert_eq!(client.delete_event(&token, &id).await, Ok(Deleted::Already));
+        google.fail_next(
+            Route::EventsGet,
+            vec![Fault::RateLimited {
+                retry_after_secs: 3,
+            }],
         );
+        assert!(matches!(
+            client.get_event(&token, &id).await,
+            Err(GoogleError::Retry { after: Some(after), .. }) if after == Duration::from_secs(3)
+        ));
         assert_eq!(
-            client.delete_event(&token, "abcde22222").await,
-            Ok(Deleted::Already)
-        );
-        assert_eq!(
-            client.get_event(&token, "abcde11111").await,
-            Err(GoogleError::Retry {
-                after: Some(Duration::from_secs(3)),
-                reason: "HTTP 429: no error details".into()
-            })
-        );
-        assert_eq!(
-            client
-                .get_event(&Secret::new("expired"), "abcde11111")
-                .await,
+            client.get_event(&Secret::new("expired"), &id).await,
             Err(GoogleError::Unauthorized)
         );
     }
 
     #[tokio::test]
     async fn free_busy_asks_one_chunk_at_a_time_in_order_and_merges_the_answers() {
-        let (client, seen) = fake_calendar().await;
+        let (google, client, token) = fake_calendar().await;
         let from = at(1, 0);
         let to = from + TimeDelta::days(200);
-        let busy = client
-            .free_busy(&Secret::new("ya29.token"), from, to)
-            .await
-            .unwrap();
         let hour = TimeDelta::hours(1);
         let edge1 = from + TimeDelta::days(90);
         let edge2 = from + TimeDelta::days(180);
-        assert_eq!(
-            busy,
-            intervals(&[
-                (from, from + hour),
-                (edge1 - hour, edge1 + hour),
-                (edge2 - hour, edge2 + hour),
-                (to - hour, to),
-            ])
-        );
-        let seen = seen.lock().unwrap();
-        let windows: Vec<(String, String)> = seen
+        // Busy at both ends and across each chunk edge: Google clips each answer to its
+        // window, so the pieces at an edge come back in two answers and must be merged.
+        let expected = [
+            (from, from + hour),
+            (edge1 - hour, edge1 + hour),
+            (edge2 - hour, edge2 + hour),
+            (to - hour, to),
+        ];
+        for (start, end) in expected {
+            google.add_busy("ada@example.com", start, end);
+        }
+        let busy = client.free_busy(&token, from, to).await.unwrap();
+        assert_eq!(busy, intervals(&expected));
+        let windows: Vec<(String, String)> = google
+            .requests()
             .iter()
-            .map(|(_, path, _, _, body)| {
-                assert_eq!(path, "/calendar/v3/freeBusy");
-                let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            .map(|request| {
+                assert_eq!(request.path, "/calendar/v3/freeBusy");
+                let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
                 assert_eq!(body["items"], json!([{"id": "primary"}]));
                 (
                     body["timeMin"].as_str().unwrap().into(),

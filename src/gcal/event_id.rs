@@ -5,7 +5,7 @@
 //! insert answers 409 instead of making a second event. A per-mentor random salt keeps ids
 //! unguessable and distinct across the calendars of several bot instances.
 
-use crate::scheduling::booking::BookingId;
+use crate::domain::BookingId;
 
 /// RFC 4648's base32hex alphabet, lowercase: exactly the characters Google accepts.
 const BASE32HEX: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";

@@ -13,9 +13,9 @@ use tokio::time::Instant;
 
 use super::Messenger;
 use super::worker::{Inner, Recorded, Tally};
-use crate::domain::{Booking, CalendarStatus, Notice};
+use crate::domain::{Booking, CalendarStatus, Notice, UserId};
 use crate::gcal::client::{Conference, Event, GoogleError, NewEvent};
-use crate::scheduling::booking::{BookingStatus, UserId};
+use crate::scheduling::booking::BookingStatus;
 use crate::secret::Secret;
 use crate::service::{Google, TokenError};
 use crate::store::{Job, NewJob, Store, StoreError, SyncRecord, SyncTarget};

@@ -8,8 +8,8 @@ use tokio::time::Instant;
 
 use super::worker::{Inner, Recorded, Tally};
 use super::{DeliveryError, Messenger};
-use crate::domain::{AccountNotice, Booking, Notice};
-use crate::scheduling::booking::{BookingId, BookingStatus};
+use crate::domain::{AccountNotice, Booking, BookingId, Notice};
+use crate::scheduling::booking::BookingStatus;
 use crate::store::Job;
 
 /// What becomes of a booking DM, decided before any delivery.

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use tempfile::TempDir;
 
 use super::{DeliveryError, Messenger, PassReport, Worker, WorkerConfig};
-use crate::domain::{AccountNotice, Booking, Notice};
-use crate::scheduling::booking::UserId;
+use crate::domain::{AccountNotice, Booking, Notice, UserId};
+pub(super) use crate::scheduling::test_support::utc;
 use crate::service::{BookRequest, Service};
 use crate::store::{Job, Store, StoreOptions};
 
@@ -18,10 +18,6 @@ pub(super) const NOW: &str = "2026-11-23T08:00:00Z"; // a Monday
 pub(super) const START: &str = "2026-11-24T09:00:00Z";
 pub(super) const MENTOR: UserId = UserId(100_000_000_000_000_001);
 pub(super) const MENTEE: UserId = UserId(100_000_000_000_000_002);
-
-pub(super) fn utc(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
 
 pub(super) fn now() -> DateTime<Utc> {
     utc(NOW)

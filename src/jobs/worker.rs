@@ -14,8 +14,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Messenger;
-use crate::domain::{AccountNotice, Notice};
-use crate::scheduling::booking::BookingId;
+use crate::domain::{AccountNotice, BookingId, Notice};
 use crate::service::Google;
 use crate::store::{CALENDAR_SYNC, Job, Store, StoreError};
 

@@ -212,23 +212,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, Utc};
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    fn iv(a: &str, b: &str) -> Interval {
-        Interval::new(utc(a), utc(b)).unwrap()
-    }
-
-    fn r(a: (u16, u16), b: (u16, u16)) -> LocalRange {
-        LocalRange::new(a.0 * 60 + a.1, b.0 * 60 + b.1).unwrap()
-    }
+    use crate::scheduling::test_support::{d, iv, r};
 
     /// The windows that start on local date `date` (a one-day span in `tz`).
     fn day_windows(schedule: &Schedule, date: NaiveDate) -> Vec<Interval> {

@@ -22,3 +22,5 @@ pub mod interval;
 pub mod local_time;
 pub mod parse;
 pub mod slots;
+#[cfg(test)]
+pub(crate) mod test_support;

@@ -190,19 +190,8 @@ pub(crate) fn slots_with(inputs: &SlotInputs<'_>, span: Interval, rules: Rules) 
 mod tests {
     use super::*;
     use crate::scheduling::hours::{Days, LocalRange};
+    use crate::scheduling::test_support::{iv, r, utc};
     use chrono::Weekday;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    fn iv(a: &str, b: &str) -> Interval {
-        Interval::new(utc(a), utc(b)).unwrap()
-    }
-
-    fn r(a: (u16, u16), b: (u16, u16)) -> LocalRange {
-        LocalRange::new(a.0 * 60 + a.1, b.0 * 60 + b.1).unwrap()
-    }
 
     fn starts(slots: &[Interval]) -> Vec<String> {
         slots

@@ -14,10 +14,11 @@ use super::validate::{
     MAX_HORIZON_DAYS, MAX_REASON_CHARS, check_text, parse_booking_id, trimmed_name,
 };
 use super::{Service, ServiceError, ServiceResult, day_span, override_horizon};
-use crate::domain::{Booking, CalendarStatus, Cancellation, Mentor, Notice, RoleFilter};
+use crate::domain::{
+    Booking, BookingId, CalendarStatus, Cancellation, Mentor, Notice, RoleFilter, UserId,
+};
 use crate::scheduling::booking::{
-    BookingId, BookingRequest, BookingStatus, Rejection, UserId, check_booking, check_cancel,
-    check_reschedule,
+    BookingRequest, BookingStatus, Rejection, check_booking, check_cancel, check_reschedule,
 };
 use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::local_date;

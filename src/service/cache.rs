@@ -23,8 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use crate::domain::{GuildId, Mentor, RoleId};
-use crate::scheduling::booking::UserId;
+use crate::domain::{GuildId, Mentor, RoleId, UserId};
 use crate::scheduling::interval::Interval;
 use crate::store::BusyTime;
 

@@ -12,12 +12,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::Google;
+use super::google::AcceptedGrant;
 use super::{Service, ServiceError, ServiceResult, upcoming_as_mentor};
-use crate::domain::{AccountNotice, Booking, CalendarStatus};
-use crate::gcal::oauth::{OAuth, OAuthError};
-use crate::gcal::{SCOPE_EVENTS, SCOPE_FREEBUSY};
-use crate::scheduling::booking::UserId;
-use crate::store::{GoogleAccount, NewJob, OAuthState, StoreError};
+use crate::domain::{AccountNotice, Booking, CalendarStatus, UserId};
+use crate::store::{GoogleAccount, NewJob, StoreError};
 
 /// How long a connect link works.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -105,23 +103,15 @@ impl Service {
         now: DateTime<Utc>,
     ) -> ServiceResult<ConnectLink> {
         let google = self.google_or_off()?;
-        let request = OAuth::new_request();
         let expires_at = now + STATE_LIFETIME;
-        let pending = OAuthState {
-            user,
-            sealed_verifier: google.key().seal(user.0, request.verifier.expose()),
-            expires_at,
-        };
-        let state = request.state.clone();
+        let (state, pending) = google.new_connect(user, expires_at);
+        let url = google.start_url(&state);
         self.store
             .transact(move |tx| {
                 Box::pin(async move { tx.put_oauth_state(&state, &pending, now).await })
             })
             .await?;
-        Ok(ConnectLink {
-            url: google.start_url(&request.state),
-            expires_at,
-        })
+        Ok(ConnectLink { url, expires_at })
     }
 
     /// `/calendar status`.
@@ -181,11 +171,7 @@ impl Service {
             .await?
             .filter(|p| p.expires_at > now)
             .ok_or(OAuthFailure::BadState)?;
-        let verifier = google
-            .key()
-            .open(pending.user.0, &pending.sealed_verifier)
-            .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
-        Ok(google.oauth().authorize_url(state, &verifier))
+        Ok(google.consent_url(state, &pending)?)
     }
 
     /// `GET /oauth/google/callback`: consumes the state, exchanges the code, stores the
@@ -214,38 +200,13 @@ impl Service {
         }
         let code = code.filter(|c| !c.is_empty()).ok_or(OAuthFailure::Denied)?;
         let user = pending.user;
-        let verifier = google
-            .key()
-            .open(user.0, &pending.sealed_verifier)
-            .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))?;
-        let grant = match google.oauth().exchange_code(code, &verifier).await {
-            Ok(grant) => grant,
-            Err(OAuthError::InvalidGrant) => {
-                return Err(OAuthFailure::Exchange(
-                    "the sign-in code was refused".into(),
-                ));
-            }
-            Err(error) => {
-                tracing::warn!(user = user.0, error = %error, "exchanging an OAuth code failed");
-                return Err(OAuthFailure::Exchange("Google could not be reached".into()));
-            }
-        };
-        if !grant.has_scope(SCOPE_EVENTS) {
-            // Not kept: hand the partial grant back.
-            if let Err(error) = google.oauth().revoke(&grant.access.token).await {
-                tracing::warn!(user = user.0, error = %error, "revoking a refused grant failed");
-            }
-            return Err(OAuthFailure::MissingScope);
-        }
-        let Some(refresh) = &grant.refresh_token else {
-            return Err(OAuthFailure::NoRefreshToken);
-        };
-        if !grant.has_scope(SCOPE_FREEBUSY) {
-            tracing::info!(user = user.0, "Google grant without free/busy: events only");
-        }
-        let sealed = google.key().seal(user.0, refresh.expose());
-        let scopes = grant.scopes.join(" ");
-        let email = grant.email.clone();
+        let grant = google.accept_grant(&pending, code).await?;
+        let AcceptedGrant {
+            sealed_refresh_token: sealed,
+            scopes,
+            email,
+        } = grant;
+        let shown_email = email.clone();
         google.forget_token(user);
         google.forget_busy(user);
         let queued = self
@@ -276,7 +237,7 @@ impl Service {
         tracing::info!(user = user.0, queued, "Google Calendar connected");
         Ok(Connected {
             user,
-            email: grant.email,
+            email: shown_email,
             queued,
         })
     }

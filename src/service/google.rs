@@ -7,16 +7,27 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::AccountNotice;
+use super::calendar::OAuthFailure;
+use crate::domain::{AccountNotice, BookingId, UserId};
 use crate::gcal::client::{CalendarClient, GoogleError};
 use crate::gcal::crypto::TokenKey;
 use crate::gcal::event_id::{event_id, new_salt};
 use crate::gcal::oauth::{OAuth, OAuthError};
-use crate::gcal::{GoogleConfig, SCOPE_FREEBUSY};
-use crate::scheduling::booking::{BookingId, UserId};
+use crate::gcal::{GoogleConfig, SCOPE_EVENTS, SCOPE_FREEBUSY};
 use crate::scheduling::interval::{Interval, subtract_all};
 use crate::secret::Secret;
-use crate::store::{NewJob, Store, StoreError};
+use crate::store::{NewJob, OAuthState, Store, StoreError};
+
+/// A grant that passed [`Google::accept_grant`], ready to store.
+#[derive(Debug)]
+pub struct AcceptedGrant {
+    /// The refresh token, sealed to the user.
+    pub sealed_refresh_token: Vec<u8>,
+    /// The granted scopes, space-separated.
+    pub scopes: String,
+    /// The Google account's email, when Google told it.
+    pub email: Option<String>,
+}
 
 /// The install value holding the salt of event ids.
 pub const SALT_KEY: &str = "calendar_event_salt";
@@ -151,19 +162,9 @@ impl Google {
         })
     }
 
-    /// The OAuth client (consent URL, code exchange, revocation).
-    pub fn oauth(&self) -> &OAuth {
-        &self.oauth
-    }
-
     /// The Calendar v3 client.
     pub fn calendar(&self) -> &CalendarClient {
         &self.client
-    }
-
-    /// The key that seals refresh tokens and PKCE verifiers.
-    pub fn key(&self) -> &TokenKey {
-        &self.key
     }
 
     /// The timings.
@@ -180,6 +181,72 @@ impl Google {
     /// than Discord's 512-character link limit).
     pub fn start_url(&self, state: &str) -> String {
         format!("{}/oauth/google/start?state={state}", self.public_base)
+    }
+
+    /// A new connect request for `user`: a fresh `state` and the PKCE verifier, sealed to
+    /// the user so the store never holds it in plain text.
+    pub fn new_connect(&self, user: UserId, expires_at: DateTime<Utc>) -> (String, OAuthState) {
+        let request = OAuth::new_request();
+        let pending = OAuthState {
+            user,
+            sealed_verifier: self.key.seal(user.0, request.verifier.expose()),
+            expires_at,
+        };
+        (request.state, pending)
+    }
+
+    /// Google's consent URL for a stored connect request.
+    pub fn consent_url(&self, state: &str, pending: &OAuthState) -> anyhow::Result<String> {
+        let verifier = self.open_verifier(pending)?;
+        Ok(self.oauth.authorize_url(state, &verifier))
+    }
+
+    /// Exchanges the consent screen's `code` and checks what was granted: events access
+    /// and a refresh token are required (a grant without events access is handed back to
+    /// Google at once); free/busy is optional. Returns the refresh token sealed to the user.
+    pub async fn accept_grant(
+        &self,
+        pending: &OAuthState,
+        code: &str,
+    ) -> Result<AcceptedGrant, OAuthFailure> {
+        let user = pending.user;
+        let verifier = self.open_verifier(pending)?;
+        let grant = match self.oauth.exchange_code(code, &verifier).await {
+            Ok(grant) => grant,
+            Err(OAuthError::InvalidGrant) => {
+                return Err(OAuthFailure::Exchange(
+                    "the sign-in code was refused".into(),
+                ));
+            }
+            Err(error) => {
+                tracing::warn!(user = user.0, error = %error, "exchanging an OAuth code failed");
+                return Err(OAuthFailure::Exchange("Google could not be reached".into()));
+            }
+        };
+        if !grant.has_scope(SCOPE_EVENTS) {
+            // Not kept: hand the partial grant back.
+            if let Err(error) = self.oauth.revoke(&grant.access.token).await {
+                tracing::warn!(user = user.0, error = %error, "revoking a refused grant failed");
+            }
+            return Err(OAuthFailure::MissingScope);
+        }
+        let Some(refresh) = &grant.refresh_token else {
+            return Err(OAuthFailure::NoRefreshToken);
+        };
+        if !grant.has_scope(SCOPE_FREEBUSY) {
+            tracing::info!(user = user.0, "Google grant without free/busy: events only");
+        }
+        Ok(AcceptedGrant {
+            sealed_refresh_token: self.key.seal(user.0, refresh.expose()),
+            scopes: grant.scopes.join(" "),
+            email: grant.email,
+        })
+    }
+
+    fn open_verifier(&self, pending: &OAuthState) -> anyhow::Result<Secret> {
+        self.key
+            .open(pending.user.0, &pending.sealed_verifier)
+            .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))
     }
 
     /// Revokes the grant behind a stored refresh token, best effort: a failure is logged

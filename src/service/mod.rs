@@ -42,8 +42,7 @@ pub use validate::{
     MIN_NOTICE_HOURS, OVERRIDE_MAX_DAYS, SESSION_MINUTES, SETTINGS, SettingBounds,
 };
 
-use crate::domain::{Mentor, RoleFilter};
-use crate::scheduling::booking::UserId;
+use crate::domain::{Mentor, RoleFilter, UserId};
 use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::{end_instant, start_instant};
 use crate::store::{BookingQuery, Store, StoreError, WriteTx};

@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use super::slots::{Cover, DayWalk, SlotQuery};
 use super::validate::trimmed_name;
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{GuildId, RoleId};
-use crate::scheduling::booking::UserId;
+use crate::domain::{GuildId, RoleId, UserId};
 use crate::scheduling::interval::Interval;
 
 /// One line of `/mentors`.

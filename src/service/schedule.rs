@@ -7,9 +7,8 @@ use chrono_tz::Tz;
 
 use super::validate::{MAX_NOTE_CHARS, check_override_date, check_session_fits, check_text};
 use super::{Service, ServiceError, ServiceResult, day_span, override_horizon, upcoming_as_mentor};
-use crate::domain::{Booking, Mentor, MentorSettings, Override};
+use crate::domain::{Booking, Mentor, MentorSettings, Override, UserId};
 use crate::scheduling::availability::Schedule;
-use crate::scheduling::booking::UserId;
 use crate::scheduling::hours::Days;
 use crate::scheduling::local_time::local_date;
 use crate::scheduling::parse::{

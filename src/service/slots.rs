@@ -8,8 +8,7 @@ use chrono_tz::Tz;
 
 use super::ExternalBusy;
 use super::{Service, ServiceError, ServiceResult, day_span, override_horizon};
-use crate::domain::Mentor;
-use crate::scheduling::booking::{BookingId, UserId};
+use crate::domain::{BookingId, Mentor, UserId};
 use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::local_date;
 use crate::scheduling::parse::parse_date;

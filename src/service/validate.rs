@@ -6,8 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::{ServiceError, ServiceResult, SettingsPatch};
-use crate::domain::MentorSettings;
-use crate::scheduling::booking::BookingId;
+use crate::domain::{BookingId, MentorSettings};
 use crate::scheduling::hours::LocalRange;
 use crate::scheduling::local_time::local_date;
 use crate::scheduling::parse::visible_text;

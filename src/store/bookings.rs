@@ -5,8 +5,10 @@ use sqlx::SqliteConnection;
 
 use super::jobs::{self, NewJob};
 use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
-use crate::domain::{Booking, CalendarStatus, Cancellation, PastTime, RoleFilter};
-use crate::scheduling::booking::{BookingId, BookingStatus, UserId};
+use crate::domain::{
+    Booking, BookingId, CalendarStatus, Cancellation, PastTime, RoleFilter, UserId,
+};
+use crate::scheduling::booking::BookingStatus;
 use crate::scheduling::interval::Interval;
 
 /// A booking about to be inserted.

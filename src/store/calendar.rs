@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
-use crate::domain::CalendarStatus;
-use crate::scheduling::booking::{BookingId, BookingStatus, UserId};
+use crate::domain::{BookingId, CalendarStatus, UserId};
+use crate::scheduling::booking::BookingStatus;
 use crate::scheduling::interval::Interval;
 
 /// The job kind of calendar syncs.

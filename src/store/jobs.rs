@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, from_secs, to_secs};
-use crate::scheduling::booking::BookingId;
+use crate::domain::BookingId;
 
 /// A job to queue.
 #[derive(Debug, Clone)]

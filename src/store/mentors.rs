@@ -5,9 +5,8 @@ use chrono_tz::Tz;
 use sqlx::SqliteConnection;
 
 use super::{StoreError, StoreResult, to_secs, user_param};
-use crate::domain::{GuildId, Mentor, MentorSettings, RoleId};
+use crate::domain::{GuildId, Mentor, MentorSettings, RoleId, UserId};
 use crate::scheduling::availability::Schedule;
-use crate::scheduling::booking::UserId;
 use crate::scheduling::hours::LocalRange;
 
 #[derive(sqlx::FromRow)]

@@ -23,8 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use crate::domain::{Booking, GuildId, Mentor, PastTime, RoleId};
-use crate::scheduling::booking::{BookingId, UserId};
+use crate::domain::{Booking, BookingId, GuildId, Mentor, PastTime, RoleId, UserId};
 use crate::scheduling::interval::Interval;
 
 pub use bookings::{BookingQuery, BusyTime, NewBooking, PairBusy};

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Utc};
-use mentorbot::scheduling::booking::UserId;
+use mentorbot::domain::UserId;
 use mentorbot::service::{BookRequest, Service};
 use mentorbot::store::{Store, StoreOptions};
 use tempfile::TempDir;

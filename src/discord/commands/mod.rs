@@ -9,8 +9,7 @@ use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use super::{BotError, Context, Data};
-use crate::domain::GuildId;
-use crate::scheduling::booking::UserId;
+use crate::domain::{GuildId, UserId};
 
 /// All commands, for registration.
 pub fn all() -> Vec<poise::Command<Data, BotError>> {

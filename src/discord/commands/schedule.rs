@@ -7,7 +7,7 @@ use super::{BotError, Context, ac_timezone, choices, me, note_mentor_here, say, 
 use crate::discord::render::{
     clip, mentee_session_lines, override_lines, settings_line, weekly_lines,
 };
-use crate::scheduling::booking::UserId;
+use crate::domain::UserId;
 use crate::scheduling::hours::format_ranges;
 use crate::scheduling::local_time::local_date;
 use crate::service::SettingsPatch;

@@ -7,8 +7,8 @@ use super::{BotError, Context, choices, me, say, show};
 use crate::discord::picker::{Mode, PickerView, render};
 use crate::discord::render::{clip, slot_label, when};
 use crate::discord::{components, display_name};
-use crate::domain::RoleFilter;
-use crate::scheduling::booking::{Rejection, UserId};
+use crate::domain::{RoleFilter, UserId};
+use crate::scheduling::booking::Rejection;
 use crate::service::ServiceError;
 
 /// Opens the picker for `mentor` (a first step shared by `/book` and the user menu).
