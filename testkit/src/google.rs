@@ -229,6 +229,17 @@ pub struct LoggedRequest {
     pub status: u16,
     /// Its route.
     pub route: Route,
+    /// Whether the answer was an injected fault or the outage ([`FakeGoogle::set_down`]),
+    /// not Google's own.
+    pub injected: bool,
+}
+
+impl LoggedRequest {
+    /// A refusal Google itself gave (4xx/5xx not injected by the test), or a route the
+    /// fake does not know: what a shared teardown check reports.
+    pub fn is_unexplained_refusal(&self) -> bool {
+        self.route == Route::Other || (self.status >= 400 && !self.injected)
+    }
 }
 
 /// An event as stored in the fake calendar.

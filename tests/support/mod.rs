@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 /// How long tests wait for something the bot does in the background.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A running bot; `stop` shuts it down like SIGTERM would, `kill` like SIGKILL.
+/// The bot running in this test's process (fast timings); `stop` shuts it down as SIGTERM
+/// would. A crash is [`BotProcess::kill`].
 pub struct Bot {
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), AppError>>,
@@ -63,11 +64,128 @@ impl Bot {
         let _ = self.stop.send(());
         self.task.await.expect("bot task").expect("bot ran cleanly");
     }
+}
 
-    /// Stops the bot dead, wherever it is (like SIGKILL: nothing is finished or recorded).
-    pub async fn kill(self) {
-        self.task.abort();
-        let _ = self.task.await;
+/// The bot as its own OS process (the shipped binary, default timings), for the tests that
+/// claim what survives a crash: [`BotProcess::kill`] is a real SIGKILL, so no task gets to
+/// finish what it holds and no file is closed cleanly.
+pub struct BotProcess {
+    child: std::process::Child,
+    /// What it printed (stdout and stderr).
+    pub log: std::path::PathBuf,
+}
+
+impl BotProcess {
+    /// Starts the binary on `db` (Google Calendar on when `google` is given) and waits until
+    /// it is connected and has registered its commands.
+    pub async fn start(fake: &FakeDiscord, db: &Path, google: Option<&FakeGoogle>) -> BotProcess {
+        let ready_before = fake.ready_count();
+        let log = db.with_extension(format!("{ready_before}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_mentorbot"))
+            .env_clear()
+            .envs(bot_env(fake, google, db, free_port()))
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start the bot binary");
+        let bot = BotProcess { child, log };
+        if let Err(e) = fake.wait_ready_count(ready_before + 1, WAIT).await {
+            panic!("bot process not ready: {e}\n{}", bot.output());
+        }
+        fake.wait_commands(WAIT).await.expect("commands registered");
+        bot
+    }
+
+    /// SIGKILL, then checks that the signal is what ended it.
+    pub fn kill(mut self) {
+        use std::os::unix::process::ExitStatusExt;
+        self.child.kill().expect("SIGKILL the bot");
+        let status = self.child.wait().expect("reap the bot");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the bot ended by {status}, not SIGKILL"
+        );
+    }
+
+    /// What the process has printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Refusals a test caused on purpose, which the teardown check lets through.
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    /// Discord refusals, by Discord's JSON error `code` (e.g. 50007, a user's closed DMs).
+    pub discord_codes: Vec<u64>,
+    /// Discord refusals without an error code, by HTTP status (429, an injected rate limit).
+    pub discord_statuses: Vec<u16>,
+    /// Google refusals the test provoked without injecting them, by route and status (e.g.
+    /// 401 after the test expired every access token).
+    pub google: Vec<(testkit::Route, u16)>,
+}
+
+/// Ends a bot test: every interaction was answered within Discord's 3 s, the bot stops
+/// cleanly, and neither fake refused anything the test did not expect or inject, nor saw a
+/// route it does not know. A refused DM or edit can't hide as log noise.
+pub async fn finish(
+    fake: &FakeDiscord,
+    google: Option<&FakeGoogle>,
+    bot: Bot,
+    expected: &Expected,
+) {
+    fake.assert_all_answered_within(Duration::from_secs(3))
+        .unwrap();
+    bot.stop().await;
+    assert_fakes_clean(fake, google, expected);
+}
+
+/// The teardown check of [`finish`], for tests that stop the bot their own way.
+pub fn assert_fakes_clean(fake: &FakeDiscord, google: Option<&FakeGoogle>, expected: &Expected) {
+    let refused: Vec<String> = fake
+        .rejections()
+        .into_iter()
+        .filter(|r| {
+            let code = r.body.get("code").and_then(|c| c.as_u64());
+            let expected_code = code.is_some_and(|c| expected.discord_codes.contains(&c));
+            !(expected_code || code.is_none() && expected.discord_statuses.contains(&r.status))
+        })
+        .map(|r| format!("{} {} -> {} {}", r.method, r.path, r.status, r.body))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the fake Discord refused:\n{}",
+        refused.join("\n")
+    );
+    let unknown = fake.unknown_routes();
+    assert!(
+        unknown.is_empty(),
+        "the fake Discord does not know: {unknown:?}"
+    );
+    if let Some(google) = google {
+        let refused: Vec<String> = google
+            .requests()
+            .into_iter()
+            .filter(|r| r.is_unexplained_refusal())
+            .filter(|r| !expected.google.contains(&(r.route, r.status)))
+            .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+            .collect();
+        assert!(
+            refused.is_empty(),
+            "the fake Google refused:\n{}",
+            refused.join("\n")
+        );
     }
 }
 
@@ -146,22 +264,35 @@ pub async fn dump(db: &Path) -> String {
         .unwrap();
         out.push_str(&format!("## {table}: {} rows\n", rows.len()));
         for row in rows {
-            let values: Vec<String> = (0..row.len())
-                .map(|i| {
-                    row.try_get::<Option<i64>, _>(i)
-                        .map(|v| format!("{v:?}"))
-                        .or_else(|_| {
-                            row.try_get::<Option<String>, _>(i)
-                                .map(|v| format!("{v:?}"))
-                        })
-                        .unwrap_or_else(|_| "?".into())
-                })
-                .collect();
+            let values: Vec<String> = (0..row.len()).map(|i| cell(&row, i)).collect();
             out.push_str(&values.join("|"));
             out.push('\n');
         }
     }
     out
+}
+
+/// One value of a dumped row, by its storage class: BLOBs (sealed tokens, verifiers, the
+/// install salt) as hex, so a change to one shows; any other class fails the test.
+fn cell(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
+    use sqlx::{Row, TypeInfo, ValueRef};
+    let raw = row.try_get_raw(i).unwrap();
+    if raw.is_null() {
+        return "NULL".into();
+    }
+    match raw.type_info().name() {
+        "INTEGER" => row.get::<i64, _>(i).to_string(),
+        "TEXT" => format!("{:?}", row.get::<String, _>(i)),
+        "BLOB" => {
+            let bytes: Vec<u8> = row.get(i);
+            format!(
+                "x'{}'",
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            )
+        }
+        "REAL" => format!("{:?}", row.get::<f64, _>(i)),
+        other => panic!("dump: column {i} has storage class {other}"),
+    }
 }
 
 /// Makes `who` (not yet a mentor) a mentor available round the clock in UTC (so slots exist whenever a test

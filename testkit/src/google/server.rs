@@ -81,6 +81,7 @@ async fn gatekeeper(State(shared): Shd, req: Request, next: Next) -> Response {
             body: String::from_utf8_lossy(&bytes).into_owned(),
             status: 0,
             route,
+            injected: false,
         });
         let outage = s.down && route != Route::Auth;
         let fault = if outage {
@@ -94,6 +95,8 @@ async fn gatekeeper(State(shared): Shd, req: Request, next: Next) -> Response {
         };
         (s.requests.len() - 1, outage, fault)
     });
+    let injected =
+        outage || matches!(&fault, Some(f) if !matches!(f, Fault::Delay(_) | Fault::DelayAfter(_)));
     let response = if outage {
         fault_response(route, &Fault::Status(503))
     } else {
@@ -123,6 +126,7 @@ async fn gatekeeper(State(shared): Shd, req: Request, next: Next) -> Response {
     shared.with(|s| {
         if let Some(r) = s.requests.get_mut(index) {
             r.status = status;
+            r.injected = injected;
         }
     });
     response
