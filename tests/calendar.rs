@@ -111,7 +111,11 @@ impl World {
     async fn connect(&self) {
         let (_, page) = self.connect_flow().await;
         assert_eq!(page.status, 200, "{}", page.body);
-        assert!(page.body.contains("connected"), "{}", page.body);
+        assert!(
+            page.body.contains("Google Calendar is connected"),
+            "{}",
+            page.body
+        );
     }
 
     /// A mentor free round the clock in UTC.
@@ -610,7 +614,13 @@ async fn disconnecting_revokes_the_grant_and_deletes_the_stored_token() {
     w.connect().await;
     let tokens = w.google.refresh_tokens();
     let reply = w.run(&w.mentor, "calendar disconnect", vec![]).await;
-    assert!(reply.text().contains("stay"), "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("Google Calendar disconnected and mentorbot's access revoked. Events already in your calendar stay there"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(w.accounts().await, 0);
     assert!(tokens.iter().all(|t| !w.google.refresh_token_valid(t)));
     let status = w.run(&w.mentor, "calendar status", vec![]).await;

@@ -512,11 +512,12 @@ async fn cancelling_frees_the_slot_keeps_the_reason_and_tells_the_other_person()
         service.cancel(MENTEE, &id, None, utc(NOW)).await,
         Err(ServiceError::Rejected(Rejection::AlreadyCancelled))
     ));
-    // The slot is free again at once.
-    service
+    // The very slot is free again at once.
+    let again = service
         .book(&request(MENTOR, OTHER, "2026-11-24T08:00:00Z"), utc(NOW))
         .await
         .unwrap();
+    assert_eq!(again.interval, booking.interval);
 }
 
 #[tokio::test]
