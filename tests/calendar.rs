@@ -271,7 +271,7 @@ async fn a_booking_gets_one_event_with_a_meet_link_that_moves_and_disappears_wit
     w.wait_status(&id, "synced").await;
     let listed = w.booking_text(&w.mentor).await;
     assert!(listed.contains(&link), "{listed}");
-    assert!(listed.contains("synced"), "{listed}");
+    assert!(listed.contains("📅 synced"), "{listed}");
     // The mentee is told the link.
     let dms = w.fake.wait_dms(w.mentee.id, 2, WAIT).await.unwrap();
     assert!(
@@ -563,7 +563,13 @@ async fn a_revoked_grant_disconnects_the_mentor_with_a_dm_and_bookings_carry_on(
         "no reconnect DM"
     );
     let status = w.run(&w.mentor, "calendar status", vec![]).await;
-    assert!(status.text().contains("revoked"), "{}", status.text());
+    assert!(
+        status.text().contains(&format!(
+            "Google revoked mentorbot's access to **{EMAIL}**."
+        )),
+        "{}",
+        status.text()
+    );
     // Bookings still work.
     let another = w.book(1).await;
     assert_eq!(w.calendar_status(&another).await, "not_connected");

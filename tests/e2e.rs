@@ -202,7 +202,10 @@ async fn a_mentee_books_from_the_picker_and_both_see_it_and_the_mentor_gets_a_dm
     }
     let dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
     assert!(
-        dms[0].text().contains(&id) && dms[0].text().contains("mentee"),
+        dms[0]
+            .text()
+            .contains("**mentee** booked a session with you: ")
+            && dms[0].text().contains(&format!("booking `{id}`")),
         "{}",
         dms[0].text()
     );
@@ -356,7 +359,9 @@ async fn a_mentor_cancels_with_a_reason_the_mentee_is_told_and_the_slot_is_free_
     let dms = w.fake.wait_dms(w.mentee.id, 2, WAIT).await.unwrap();
     let last = dms.last().unwrap().text();
     assert!(
-        last.contains("cancelled") && last.contains("sick today") && last.contains(&id),
+        last.contains("cancelled your session of ")
+            && last.contains(&format!("(booking `{id}`)"))
+            && last.contains("sick today"),
         "{last}"
     );
     let again = w.book_first_slot(&w.fake.user("someone")).await;
@@ -734,7 +739,10 @@ async fn autocomplete_offers_zones_the_users_bookings_and_days_with_slots() {
         .await
         .unwrap();
     assert!(!days.is_empty() && days.len() <= 25, "{days:?}");
-    assert!(days[0].0.contains("free"), "{days:?}");
+    assert!(
+        days.iter().all(|(label, _)| label.ends_with(" free")),
+        "each day says how many slots are free: {days:?}"
+    );
     let done = w.book_first_slot(&w.mentee).await;
     let id = booking_id(&done.text());
     let mine = w
