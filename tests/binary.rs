@@ -162,22 +162,14 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
     let google = FakeGoogle::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let key = testkit::TOKEN_KEY;
     let child = mentorbot(dir.path())
-        .env("DISCORD_TOKEN", BOT_TOKEN)
-        .env("DATABASE_URL", "sqlite://bot.db")
-        .env("DISCORD_API_BASE", fake.api_base())
-        .env("DISCORD_GUILD_ID", fake.guild_id().to_string())
-        .env("HTTP_BIND", format!("127.0.0.1:{port}"))
-        .env("PUBLIC_BASE_URL", &base)
-        .env("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID)
-        .env("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET)
-        .env("TOKEN_ENCRYPTION_KEY", key)
-        .env("GOOGLE_AUTH_URL", google.auth_url())
-        .env("GOOGLE_TOKEN_URL", google.token_url())
-        .env("GOOGLE_REVOKE_URL", google.revoke_url())
-        .env("GOOGLE_CALENDAR_API_BASE", google.calendar_base())
+        .envs(testkit::bot_env(
+            &fake,
+            Some(&google),
+            &dir.path().join("bot.db"),
+            port,
+        ))
         .env("RUST_LOG", "trace")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -412,15 +412,12 @@ async fn with_google_down_bookings_still_answer_at_once_and_events_converge_when
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_restart() {
-    let (w, bot) = World::new().await;
-    w.open_mentor().await;
-    w.connect().await;
+/// Stops `bot`, runs the bot as its own process, books, and SIGKILLs the process while
+/// Google has created the event but not yet answered; checks that the kill landed there
+/// (Google has the event, its answer is pending, the bot recorded nothing). The booking id.
+async fn kill_mid_create(w: &World, bot: Bot) -> String {
     bot.stop().await;
     let process = BotProcess::start(&w.fake, &w.db(), Some(&w.google)).await;
-    // Google creates the event but holds its answer: the process is SIGKILLed in between,
-    // so the restarted bot must find the event (409 on its create) and adopt it.
     w.google.fail_next(
         Route::EventsInsert,
         vec![Fault::DelayAfter(Duration::from_secs(60))],
@@ -428,19 +425,26 @@ async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_res
     let id = w.book(0).await;
     w.wait_events("the event created", |events| events.len() == 1)
         .await;
-    // The kill lands where this test says: Google has the event, its answer is still
-    // pending, and the bot has recorded nothing about it.
-    let inserts = w.google.requests();
-    let inserts: Vec<_> = inserts
+    let inserts: Vec<u16> = w
+        .google
+        .requests()
         .iter()
         .filter(|r| r.route == Route::EventsInsert)
+        .map(|r| r.status)
         .collect();
-    assert_eq!(inserts.len(), 1);
-    assert_eq!(inserts[0].status, 0, "the create is still unanswered");
+    assert_eq!(inserts, [0], "one create, still unanswered");
     assert_eq!(w.calendar_status(&id).await, "pending");
     assert_eq!(w.event_id(&id).await, None);
     process.kill();
+    id
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_restart() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let id = kill_mid_create(&w, bot).await;
     let bot = w.restart().await;
     w.wait_status(&id, "synced").await;
     let events = w.google.events(EMAIL);
@@ -466,6 +470,78 @@ async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_res
         bot,
         Expected {
             google: vec![(Route::EventsInsert, 409)],
+            ..Expected::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_the_mentor_deleted_before_a_restart_is_read_as_cancelled_and_not_recreated() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let id = kill_mid_create(&w, bot).await;
+    // While the bot is down, the mentor deletes the event in Google Calendar.
+    let event = w.google.events(EMAIL)[0].id.clone();
+    w.google.delete_event_directly(EMAIL, &event);
+    let bot = w.restart().await;
+    w.wait_status(&id, "failed").await;
+    // The restarted create met the id (409), read the event back (200, cancelled), and
+    // left it deleted.
+    let answers: Vec<(Route, u16)> = w
+        .google
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.route, Route::EventsInsert | Route::EventsGet))
+        .map(|r| (r.route, r.status))
+        .collect();
+    assert_eq!(
+        answers[1..],
+        [(Route::EventsInsert, 409), (Route::EventsGet, 200)]
+    );
+    assert!(live(&w.google.events(EMAIL)).is_empty());
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains(&format!("Booking `{id}`"))
+            && status.text().contains("deleted from Google Calendar"),
+        "{}",
+        status.text()
+    );
+    w.finish_expecting(
+        bot,
+        Expected {
+            google: vec![(Route::EventsInsert, 409)],
+            ..Expected::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_booking_whose_event_the_mentor_deleted_counts_the_410_as_done() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let id = w.book(0).await;
+    w.wait_status(&id, "synced").await;
+    let event = w.event_id(&id).await.unwrap();
+    w.google.delete_event_directly(EMAIL, &event);
+    w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
+        .await;
+    w.wait_status(&id, "cancelled").await;
+    let deletes: Vec<u16> = w
+        .google
+        .requests()
+        .iter()
+        .filter(|r| r.route == Route::EventsDelete)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(deletes, [410], "one delete, answered 'already deleted'");
+    w.finish_expecting(
+        bot,
+        Expected {
+            google: vec![(Route::EventsDelete, 410)],
             ..Expected::default()
         },
     )

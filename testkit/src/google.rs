@@ -23,6 +23,10 @@
 //!   the scope (events: `calendar` or `calendar.events`; freeBusy: `calendar`,
 //!   `calendar.readonly`, `calendar.freebusy` or `calendar.events.freebusy`);
 //! - revoking an access token also revokes the refresh token it came from;
+//! - the consent page accepts only redirect URIs registered for the client
+//!   ([`FakeGoogle::register_redirect_uri`]);
+//! - a deleted event stays readable (`status: "cancelled"`), its id stays taken, and a
+//!   second DELETE answers 410;
 //! - freeBusy leaves out `"transparency": "transparent"` events and merges touching intervals.
 //!
 //! ```no_run
@@ -261,7 +265,7 @@ pub struct FakeEvent {
     pub booking_tag: Option<String>,
     /// The Meet link once the conference is ready.
     pub meet_link: Option<String>,
-    /// Deleted (GET answers 410).
+    /// Deleted (GET answers it as `cancelled`; PATCH and DELETE answer 410).
     pub deleted: bool,
     /// The event as Google would answer it (reading it here does not count as a GET).
     pub raw: Value,
@@ -380,6 +384,30 @@ impl FakeGoogle {
     }
 
     // ----- OAuth controls -----
+
+    /// Registers a redirect URI for the client, as an operator does in Google's console. The
+    /// consent page refuses any other (`redirect_uri_mismatch`, no redirect), so none works
+    /// until one is registered; [`crate::bot_env`] registers the bot's.
+    pub fn register_redirect_uri(&self, uri: &str) {
+        self.with(|s| s.redirect_uris.push(uri.to_owned()));
+    }
+
+    /// Removes the user's own event `id` from `email`'s calendar, as deleting it in
+    /// Google Calendar does: GET still reads it (`status: "cancelled"`), PATCH and DELETE
+    /// answer 410, and its id stays taken (an insert answers 409).
+    pub fn delete_event_directly(&self, email: &str, id: &str) {
+        self.with(|s| {
+            let now = s.wall_now();
+            if let Some(event) = s
+                .calendars
+                .get_mut(email)
+                .and_then(|events| events.iter_mut().find(|e| e.id == id))
+            {
+                event.deleted = true;
+                event.updated = now;
+            }
+        });
+    }
 
     /// What the next consent screens do (persists until changed). Default:
     /// `Consent::Grant { email: "mentor@example.com", scopes: None }`.

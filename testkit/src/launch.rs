@@ -23,7 +23,8 @@ pub fn free_port() -> u16 {
 
 /// The bot's settings (environment variables) for a run against these fakes: Discord at
 /// `fake`, the database at `db`, its HTTP server on `port` of loopback, and Google Calendar
-/// at `google` when given (off without it).
+/// at `google` when given (off without it; the bot's OAuth redirect URI is registered with
+/// it, as an operator registers it in Google's console).
 pub fn bot_env(
     fake: &FakeDiscord,
     google: Option<&FakeGoogle>,
@@ -39,6 +40,7 @@ pub fn bot_env(
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
     ];
     if let Some(google) = google {
+        google.register_redirect_uri(&format!("http://127.0.0.1:{port}/oauth/google/callback"));
         env.extend([
             ("GOOGLE_CLIENT_ID", FakeGoogle::CLIENT_ID.to_owned()),
             ("GOOGLE_CLIENT_SECRET", FakeGoogle::CLIENT_SECRET.to_owned()),

@@ -18,6 +18,17 @@ const MENTOR: &str = FakeGoogle::DEFAULT_EMAIL;
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/google/callback";
 const VERIFIER: &str = "testkit-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
 
+/// The fake with this file's redirect URIs registered for the client.
+async fn start() -> FakeGoogle {
+    let google = FakeGoogle::start().await;
+    google.register_redirect_uri(REDIRECT);
+    google.register_redirect_uri(TENANT_REDIRECT);
+    google
+}
+
+/// A registered redirect URI with a query of its own.
+const TENANT_REDIRECT: &str = "http://127.0.0.1:9/cb?tenant=a%20b";
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -150,7 +161,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 /// A started fake and an access token of the default mentor with every scope.
 async fn connected() -> (FakeGoogle, String) {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let tokens = google.grant_directly(MENTOR, &["openid", "email", EVENTS, FREEBUSY]);
     (google, tokens.access_token)
 }
@@ -226,7 +237,7 @@ fn reason(body: &Value) -> &str {
 
 #[tokio::test]
 async fn the_auth_code_flow_with_pkce_and_basic_credentials_gives_tokens_and_an_id_token() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let pairs = consent_redirect(&google, &consent_params(&all_scopes(), &[])).await;
     assert_eq!(pair(&pairs, "state"), Some("state-123"));
     let code = pair(&pairs, "code").unwrap();
@@ -265,7 +276,7 @@ async fn the_auth_code_flow_with_pkce_and_basic_credentials_gives_tokens_and_an_
 
 #[tokio::test]
 async fn the_same_flow_accepts_client_credentials_as_form_fields() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let code = code_for(&google, &all_scopes()).await;
     let response = http()
         .post(google.token_url())
@@ -286,7 +297,7 @@ async fn the_same_flow_accepts_client_credentials_as_form_fields() {
 
 #[tokio::test]
 async fn basic_credentials_are_url_decoded_and_wrong_ones_are_invalid_client() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let basic =
         |id: &str, secret: &str| format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
     let send = |authorization: Option<String>| {
@@ -328,7 +339,7 @@ async fn basic_credentials_are_url_decoded_and_wrong_ones_are_invalid_client() {
 
 #[tokio::test]
 async fn a_wrong_verifier_a_reused_code_and_another_redirect_uri_are_invalid_grant() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let code = code_for(&google, &all_scopes()).await;
     let wrong = "another-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
     let (status, body) = token_basic(
@@ -375,11 +386,13 @@ async fn a_wrong_verifier_a_reused_code_and_another_redirect_uri_are_invalid_gra
 
 #[tokio::test]
 async fn malformed_consent_requests_get_a_400_page_instead_of_a_redirect() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let cases: Vec<(&str, Option<&str>)> = vec![
         ("client_id", Some("someone-else")),
         ("response_type", Some("token")),
         ("redirect_uri", None),
+        // Well-formed, but not registered for the client: redirect_uri_mismatch.
+        ("redirect_uri", Some("http://127.0.0.1:9/elsewhere")),
         ("state", None),
         ("code_challenge", None),
         ("code_challenge_method", Some("plain")),
@@ -404,12 +417,12 @@ async fn malformed_consent_requests_get_a_400_page_instead_of_a_redirect() {
 
 #[tokio::test]
 async fn a_denied_consent_redirects_with_access_denied_and_keeps_the_redirect_uri_s_query() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     google.set_consent(Consent::Deny);
     let params = consent_params(
         &all_scopes(),
         &[
-            ("redirect_uri", Some("http://127.0.0.1:9/cb?tenant=a%20b")),
+            ("redirect_uri", Some(TENANT_REDIRECT)),
             ("state", Some("s&t=1")),
         ],
     );
@@ -432,7 +445,7 @@ async fn a_denied_consent_redirects_with_access_denied_and_keeps_the_redirect_ur
 
 #[tokio::test]
 async fn granular_consent_returns_only_the_granted_scopes_and_no_id_token_without_openid() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     google.set_consent(Consent::grant_only("ann@example.com", &["email", FREEBUSY]));
     let pairs = consent_redirect(
         &google,
@@ -466,7 +479,7 @@ async fn granular_consent_returns_only_the_granted_scopes_and_no_id_token_withou
 
 #[tokio::test]
 async fn refresh_tokens_come_only_offline_and_then_once_unless_prompt_is_consent() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let online = consent_params(&all_scopes(), &[("access_type", None)]);
     let code = pair(&consent_redirect(&google, &online).await, "code")
         .unwrap()
@@ -501,7 +514,7 @@ async fn refresh_tokens_come_only_offline_and_then_once_unless_prompt_is_consent
 
 #[tokio::test]
 async fn refresh_works_until_revoke_or_revoke_all_makes_it_invalid_grant() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let first = exchange(&google, &code_for(&google, &all_scopes()).await)
         .await
         .1;
@@ -565,7 +578,7 @@ async fn refresh_works_until_revoke_or_revoke_all_makes_it_invalid_grant() {
 
 #[tokio::test]
 async fn revoking_an_access_token_also_revokes_its_refresh_token() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let tokens = google.grant_directly(MENTOR, &[EVENTS]);
     let response = http()
         .post(format!(
@@ -585,7 +598,7 @@ async fn revoking_an_access_token_also_revokes_its_refresh_token() {
 
 #[tokio::test]
 async fn other_grant_types_are_unsupported() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let (status, body) = token_basic(&google, &[("grant_type", "client_credentials")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "unsupported_grant_type");
@@ -593,7 +606,7 @@ async fn other_grant_types_are_unsupported() {
 
 #[tokio::test]
 async fn access_tokens_last_as_long_as_configured() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     google.set_access_token_lifetime(60);
     let tokens = google.grant_directly(MENTOR, &[EVENTS]);
     let body = refresh(&google, &tokens.refresh_token).await.1;
@@ -925,7 +938,7 @@ async fn patch_moves_the_times_and_keeps_the_rest() {
 }
 
 #[tokio::test]
-async fn delete_answers_204_then_410_and_unknown_events_404() {
+async fn delete_answers_204_then_410_a_deleted_event_reads_as_cancelled_and_unknown_events_404() {
     let (google, token) = connected().await;
     book(
         &google,
@@ -940,8 +953,13 @@ async fn delete_answers_204_then_410_and_unknown_events_404() {
     assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
     let (status, _, error) = call(&google, reqwest::Method::DELETE, path, Some(&token), None).await;
     assert_eq!((status, reason(&error)), (StatusCode::GONE, "deleted"));
-    let (status, error) = get_event(&google, &token, "gone01").await;
-    assert_eq!((status, reason(&error)), (StatusCode::GONE, "deleted"));
+    // A deleted event stays readable, as cancelled.
+    let (status, event) = get_event(&google, &token, "gone01").await;
+    assert_eq!(
+        (status, event["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    assert_eq!(event["id"], "gone01");
     let (status, _, error) = call(
         &google,
         reqwest::Method::DELETE,
@@ -1157,7 +1175,7 @@ async fn calendar_calls_answer_401_without_a_token_and_after_expire_access_token
 
 #[tokio::test]
 async fn a_token_without_the_scope_gets_403_insufficient_permissions() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let token = google
         .grant_directly(MENTOR, &["openid", "email", EVENTS])
         .access_token;
@@ -1267,7 +1285,7 @@ async fn faults_match_their_route_and_wildcards() {
 
 #[tokio::test]
 async fn token_faults_answer_oauth_errors_and_invalid_grant() {
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let tokens = google.grant_directly(MENTOR, &[EVENTS]);
     google.fail_next(
         Route::Token,
@@ -1492,7 +1510,7 @@ async fn the_oauth2_crate_completes_the_flow_refreshes_and_reads_invalid_grant()
         RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
     };
 
-    let google = FakeGoogle::start().await;
+    let google = start().await;
     let client = BasicClient::new(ClientId::new(FakeGoogle::CLIENT_ID.to_string()))
         .set_client_secret(ClientSecret::new(FakeGoogle::CLIENT_SECRET.to_string()))
         .set_auth_uri(AuthUrl::new(google.auth_url()).unwrap())

@@ -144,7 +144,7 @@ fn insert_in(
 fn get_in(s: &mut FakeState, cal: &str, id: &str, headers: &HeaderMap) -> Answer {
     let account = authorize(s, headers, READ_EVENTS)?;
     resolve(cal, &account)?;
-    let event = find(s, &account, id)?;
+    let event = find_any(s, &account, id)?;
     if let Some(c) = &mut event.conference
         && let state::ConferenceState::Pending(n) = &mut c.state
     {
@@ -347,13 +347,22 @@ fn bad(reason: &str, message: &str) -> Refusal {
     google_error(400, "global", reason, message).into()
 }
 
-/// The account's event `id`: 404 if unknown, 410 if deleted.
-fn find<'a>(s: &'a mut FakeState, account: &str, id: &str) -> Result<&'a mut StoredEvent, Refusal> {
-    let event = s
-        .calendars
+/// The account's event `id`, deleted or not (GET still reads a deleted event, as
+/// `cancelled`): 404 if unknown.
+fn find_any<'a>(
+    s: &'a mut FakeState,
+    account: &str,
+    id: &str,
+) -> Result<&'a mut StoredEvent, Refusal> {
+    s.calendars
         .get_mut(account)
         .and_then(|events| events.iter_mut().find(|e| e.id == id))
-        .ok_or_else(not_found)?;
+        .ok_or_else(not_found)
+}
+
+/// The account's event `id` to change or delete: 404 if unknown, 410 if deleted.
+fn find<'a>(s: &'a mut FakeState, account: &str, id: &str) -> Result<&'a mut StoredEvent, Refusal> {
+    let event = find_any(s, account, id)?;
     if event.deleted {
         return Err(google_error(410, "global", "deleted", "Resource has been deleted").into());
     }

@@ -52,6 +52,18 @@ fn is_form(headers: &HeaderMap) -> bool {
 pub(crate) async fn auth(State(shared): Shd, RawQuery(query): RawQuery) -> Response {
     let params = parse_form(query.unwrap_or_default().as_bytes());
     let location = match check_auth_request(&params) {
+        // Google's console lists each client's redirect URIs; any other is refused on the
+        // consent page, without a redirect.
+        Ok(request) if !shared.with(|s| s.redirect_uris.contains(&request.redirect_uri)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Error 400: redirect_uri_mismatch\nYou can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy.\nRequest details: redirect_uri={}",
+                    request.redirect_uri
+                ),
+            )
+                .into_response();
+        }
         Ok(request) => shared.with(|s| consent(s, &request)),
         Err(page) => return (StatusCode::BAD_REQUEST, page).into_response(),
     };

@@ -145,7 +145,8 @@ impl StoredEvent {
             "kind": "calendar#event",
             "etag": format!("\"{etag}\""),
             "id": self.id,
-            "status": "confirmed",
+            // Google keeps a deleted event readable, as `cancelled`.
+            "status": if self.deleted { "cancelled" } else { "confirmed" },
             "htmlLink": format!("https://www.google.com/calendar/event?eid={eid}"),
             "created": fmt_millis(self.created),
             "updated": fmt_millis(self.updated),
@@ -289,6 +290,8 @@ pub(crate) type Span = (DateTime<Utc>, DateTime<Utc>);
 /// Everything the fake knows.
 pub(crate) struct State {
     pub consent: Consent,
+    /// The redirect URIs registered for the client (Google's console).
+    pub redirect_uris: Vec<String>,
     pub meet: MeetMode,
     pub access_lifetime: u64,
     pub clock_offset: Duration,
@@ -319,6 +322,7 @@ impl Default for State {
     fn default() -> Self {
         State {
             consent: Consent::default(),
+            redirect_uris: Vec::new(),
             meet: MeetMode::default(),
             access_lifetime: FakeGoogle::DEFAULT_ACCESS_TOKEN_LIFETIME,
             clock_offset: Duration::ZERO,
