@@ -8,7 +8,8 @@ use crate::state::{RandomRateRule, RateRule};
 
 impl FakeDiscord {
     /// Closes (or reopens) `user_id`'s DMs: the bot's messages to them get
-    /// `403 {"code": 50007, "message": "Cannot send messages to this user"}`.
+    /// `403 {"code": 50007, "message": "Cannot send messages to this user"}`. (So do DMs to
+    /// someone who shares no server with the bot, as on Discord.)
     pub fn set_dms_closed(&self, user_id: u64, closed: bool) {
         self.inner.update(|s| {
             if closed {
@@ -113,13 +114,21 @@ mod tests {
     use super::*;
 
     /// The statuses of `n` DMs to one user through the REST API, as the bot sends them.
-    async fn dm_statuses(fake: &FakeDiscord, n: usize) -> Vec<(u16, Value)> {
+    /// A user these tests DM: a member of the fake's server, since Discord refuses a bot's
+    /// DM to someone who shares no server with it.
+    fn dm_user(fake: &FakeDiscord) -> u64 {
+        let user = fake.user("dm-target");
+        fake.add_member(&user, &[], crate::permissions::MEMBER);
+        user.id
+    }
+
+    async fn dm_statuses(fake: &FakeDiscord, user: u64, n: usize) -> Vec<(u16, Value)> {
         let http = reqwest::Client::new();
         let auth = format!("Bot {}", FakeDiscord::TOKEN);
         let channel: Value = http
             .post(format!("{}/api/v10/users/@me/channels", fake.api_base()))
             .header("authorization", &auth)
-            .json(&json!({"recipient_id": "4242"}))
+            .json(&json!({"recipient_id": user.to_string()}))
             .send()
             .await
             .unwrap()
@@ -149,7 +158,8 @@ mod tests {
     async fn random_rate_limits_hit_about_their_rate_and_the_same_seed_repeats_them() {
         let fake = FakeDiscord::start().await;
         fake.set_random_rate_limit("POST /channels/*/messages", 0.3, 0.25, 7);
-        let first = dm_statuses(&fake, 200).await;
+        let user = dm_user(&fake);
+        let first = dm_statuses(&fake, user, 200).await;
         let limited: Vec<&Value> = first
             .iter()
             .filter(|(s, _)| *s == 429)
@@ -164,25 +174,35 @@ mod tests {
         assert!(first.iter().all(|(s, _)| [200, 429].contains(s)));
         assert_eq!(fake.random_rate_limited(), limited.len());
         // Delivered messages are stored; limited ones are not.
-        assert_eq!(fake.dms(4242).len(), 200 - limited.len());
+        assert_eq!(fake.dms(user).len(), 200 - limited.len());
 
         let again = FakeDiscord::start().await;
         again.set_random_rate_limit("POST /channels/*/messages", 0.3, 0.25, 7);
         let pattern = |v: &[(u16, Value)]| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
-        assert_eq!(pattern(&dm_statuses(&again, 200).await), pattern(&first));
+        let again_user = dm_user(&again);
+        assert_eq!(
+            pattern(&dm_statuses(&again, again_user, 200).await),
+            pattern(&first)
+        );
 
         // Other routes are untouched; rate 0 removes the rule.
         fake.set_random_rate_limit("POST /channels/*/messages", 0.0, 0.25, 7);
-        assert!(dm_statuses(&fake, 30).await.iter().all(|(s, _)| *s == 200));
+        assert!(
+            dm_statuses(&fake, user, 30)
+                .await
+                .iter()
+                .all(|(s, _)| *s == 200)
+        );
         assert_eq!(fake.random_rate_limited(), 0);
     }
 
     #[tokio::test]
     async fn closed_dms_are_refused_with_50007_and_recorded_also_when_not_printed() {
         let fake = FakeDiscord::start().await;
-        fake.set_dms_closed(4242, true);
+        let user = dm_user(&fake);
+        fake.set_dms_closed(user, true);
         fake.set_print_dm_refusals(false);
-        let statuses = dm_statuses(&fake, 3).await;
+        let statuses = dm_statuses(&fake, user, 3).await;
         assert!(
             statuses
                 .iter()
@@ -191,6 +211,18 @@ mod tests {
         let refused = fake.rejections();
         assert_eq!(refused.len(), 3);
         assert!(refused.iter().all(|r| r.body["code"] == 50007));
+    }
+
+    #[tokio::test]
+    async fn a_dm_to_someone_who_shares_no_server_with_the_bot_is_refused_with_50007() {
+        let fake = FakeDiscord::start().await;
+        let stranger = fake.user("stranger");
+        let statuses = dm_statuses(&fake, stranger.id, 1).await;
+        assert_eq!(statuses[0].0, 403);
+        assert_eq!(statuses[0].1["code"], 50007);
+        // Once they join the server, the same DM goes through.
+        fake.add_member(&stranger, &[], crate::permissions::MEMBER);
+        assert_eq!(dm_statuses(&fake, stranger.id, 1).await[0].0, 200);
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub(super) async fn create_message(
             .get(&channel_id)
             .ok_or_else(ApiError::unknown_channel)?;
         let (guild_id, dm_user) = (c.guild_id, c.dm_user);
-        if dm_user.is_some_and(|u| s.dms_closed.contains(&u)) {
+        // Discord delivers a bot's DM only to someone who shares a server with it and has not
+        // closed their DMs; either way the refusal is the same 50007.
+        let shares_no_server = |u: u64| !s.guilds.values().any(|g| g.members.contains_key(&u));
+        if dm_user.is_some_and(|u| s.dms_closed.contains(&u) || shares_no_server(u)) {
             return Err(ApiError::new(
                 403,
                 50007,
