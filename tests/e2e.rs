@@ -209,7 +209,17 @@ async fn a_mentee_books_from_the_picker_and_both_see_it_and_the_mentor_gets_a_dm
         "{}",
         dms[0].text()
     );
-    w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
+    let mentee_dms = w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
+    // DMs quote names people chose, replies quote what they typed: none may ping anyone.
+    let listing = w.run(&w.mentor, "bookings", vec![]).await;
+    for message in [&dms[0], &mentee_dms[0], &listing] {
+        assert_eq!(
+            w.fake.allowed_mentions(message.id),
+            Some(serde_json::json!({"parse": [], "roles": [], "users": []})),
+            "{}",
+            message.text()
+        );
+    }
     // A fresh picker no longer offers the slot.
     let fresh = w.picker(&w.mentee).await;
     let select = fresh.selects()[0].clone();

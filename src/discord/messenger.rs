@@ -78,7 +78,10 @@ impl DiscordMessenger {
     }
 
     async fn send(&self, recipient: u64, text: String) -> Result<(), DeliveryError> {
-        let message = serenity::CreateMessage::new().content(text);
+        // The text quotes what people typed (names, reasons): nothing in it may ping anyone.
+        let message = serenity::CreateMessage::new()
+            .content(text)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
         let cached = self.channels().get(&recipient).copied();
         if let Some(channel) = cached {
             match channel.send_message(&self.http, message.clone()).await {
@@ -154,6 +157,7 @@ impl Messenger for DiscordMessenger {
         );
         let followup = serenity::CreateInteractionResponseFollowup::new()
             .content(text)
+            .allowed_mentions(serenity::CreateAllowedMentions::new())
             .ephemeral(true);
         if let Err(e) = self
             .http

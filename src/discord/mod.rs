@@ -91,6 +91,9 @@ pub fn framework(data: Data, guild: Option<u64>) -> poise::Framework<Data, BotEr
     poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands::all(),
+            // Replies quote what people typed; the bot never means to ping anyone (poise's
+            // default would let user mentions ping).
+            allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
             on_error: |error| Box::pin(errors::on_error(error)),
             event_handler: |framework, event| Box::pin(components::on_event(framework, event)),
             initialize_owners: false,

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::fake::FakeDiscord;
 use crate::interaction::InteractionKind;
 use crate::message::Message;
@@ -143,6 +145,16 @@ impl FakeDiscord {
                 problems.join("\n")
             ))
         }
+    }
+
+    /// The `allowed_mentions` the bot sent with message `id` (at creation or its last edit
+    /// that set it); `None` when it sent none, which lets Discord parse every mention.
+    pub fn allowed_mentions(&self, id: u64) -> Option<Value> {
+        self.inner
+            .lock()
+            .messages
+            .get(&id)
+            .and_then(|m| m.allowed_mentions.clone())
     }
 
     /// Every request received, as `(method, path below /api/v10)`, in order.

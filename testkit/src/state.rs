@@ -61,6 +61,8 @@ pub(crate) struct StoredMessage {
     /// Only this user sees it (ephemeral messages, DMs).
     pub visible_to: Option<u64>,
     pub deleted: bool,
+    /// The `allowed_mentions` the bot sent (Discord does not echo it in the message).
+    pub allowed_mentions: Option<Value>,
 }
 
 pub(crate) struct Initial {
@@ -347,6 +349,7 @@ impl State {
     pub(crate) fn store_message(
         &mut self,
         raw: Value,
+        payload: &Value,
         channel_id: u64,
         guild_id: Option<u64>,
         visible_to: Option<u64>,
@@ -363,6 +366,7 @@ impl State {
                 raw,
                 visible_to,
                 deleted: false,
+                allowed_mentions: payload.get("allowed_mentions").cloned(),
             },
         );
         id
@@ -373,6 +377,9 @@ impl State {
         let Some(m) = self.messages.get_mut(&id) else {
             return;
         };
+        if let Some(allowed) = payload.get("allowed_mentions") {
+            m.allowed_mentions = Some(allowed.clone());
+        }
         if let Some(content) = payload.get("content") {
             m.raw["content"] = json!(content.as_str().unwrap_or_default());
         }

@@ -76,7 +76,7 @@ pub(super) async fn create_message(
             None,
             &files,
         );
-        s.store_message(raw.clone(), channel_id, guild_id, dm_user);
+        s.store_message(raw.clone(), &payload, channel_id, guild_id, dm_user);
         Ok(raw)
     })?;
     ok_json(raw)

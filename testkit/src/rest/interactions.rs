@@ -153,7 +153,7 @@ fn handle_callback(
             } else {
                 dm_user
             };
-            s.store_message(raw, channel_id, guild_id, visible_to);
+            s.store_message(raw, body, channel_id, guild_id, visible_to);
             original = Some(msg_id);
             if kind == 4 {
                 result = Some(Some(msg_id));
@@ -281,7 +281,7 @@ fn handle_followup(
     } else {
         None
     };
-    s.store_message(raw.clone(), channel_id, guild_id, visible_to);
+    s.store_message(raw.clone(), payload, channel_id, guild_id, visible_to);
     if let Some(i) = s.interactions.get_mut(&id) {
         i.followups.push(msg_id);
     }
