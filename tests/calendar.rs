@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use testkit::{Consent, FakeDiscord, FakeEvent, FakeGoogle, FakeUser, Fault, Message, Opt, Route};
 
 mod support;
-use support::{Bot, BotProcess, Expected, WAIT, booking_id};
+use support::{Bot, BotProcess, Expected, WAIT, booking_id, sqlx_connect};
 
 const EMAIL: &str = FakeGoogle::DEFAULT_EMAIL;
 
@@ -191,13 +191,6 @@ impl World {
             .await
             .unwrap()
     }
-}
-
-async fn sqlx_connect(db: &std::path::Path) -> sqlx::SqliteConnection {
-    use sqlx::Connection;
-    sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
-        .await
-        .unwrap()
 }
 
 fn live(events: &[FakeEvent]) -> Vec<&FakeEvent> {

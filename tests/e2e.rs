@@ -6,7 +6,7 @@ use std::time::Duration;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
 mod support;
-use support::{Bot, Expected, WAIT, booking_id, dump};
+use support::{Bot, Expected, WAIT, booking_id, dump, sqlx_connect};
 
 struct World {
     fake: FakeDiscord,
@@ -836,6 +836,64 @@ async fn mentors_are_listed_where_they_set_hours_and_a_mentor_role_gates_booking
     let open = w.picker(&w.mentee).await;
     assert!(!open.selects().is_empty());
     w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_that_bounces_after_the_actors_token_expired_is_recorded_and_the_refused_follow_up_is_harmless()
+ {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let done = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&done.text());
+    w.fake.wait_dms(w.mentee.id, 1, WAIT).await.unwrap();
+    w.fake.set_dms_closed(w.mentee.id, true);
+    // The cancel's DM is held back by a rate limit while, for Discord, 16 minutes pass: the
+    // mentor's interaction token (15 minutes) has expired when the DM bounces.
+    w.fake.rate_limit_next("POST /channels/*/messages", 1, 2.0);
+    let cancel = w
+        .fake
+        .slash(
+            &w.mentor,
+            Place::Guild,
+            "cancel",
+            vec![Opt::str("booking", &id)],
+        )
+        .await;
+    let reply = cancel.settled().await.unwrap();
+    assert!(reply.text().contains("Cancelled"), "{}", reply.text());
+    w.fake.advance_clock(Duration::from_secs(16 * 60));
+    let refused_follow_up = |fake: &FakeDiscord| {
+        fake.rejections()
+            .iter()
+            .any(|r| r.path.starts_with("/webhooks/") && r.body["code"] == 50027)
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !refused_follow_up(&w.fake) {
+        assert!(tokio::time::Instant::now() < deadline, "no follow-up tried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cancel.followups().is_empty());
+    // The bounced DM is recorded with Discord's reason, and nothing is left to retry.
+    support::wait_jobs_drained(&w.db()).await;
+    let mut conn = sqlx_connect(&w.db()).await;
+    let (state, error): (String, String) = sqlx::query_as(
+        "SELECT state, last_error FROM jobs WHERE booking_id = ? ORDER BY id DESC LIMIT 1",
+    )
+    .bind(&id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(state, "failed");
+    assert!(error.starts_with("50007: "), "{error}");
+    w.finish_expecting(
+        bot,
+        Expected {
+            discord_codes: vec![50007, 50027],
+            discord_statuses: vec![429],
+            ..Expected::default()
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

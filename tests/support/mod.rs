@@ -243,6 +243,14 @@ pub fn booking_id(text: &str) -> String {
     text[start..start + 6].to_owned()
 }
 
+/// A read-only connection to the bot's database.
+pub async fn sqlx_connect(db: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
+        .await
+        .unwrap()
+}
+
 /// Every row of every table, in a stable order: "the database is unchanged" compares two.
 pub async fn dump(db: &Path) -> String {
     use sqlx::{Connection, Row};
