@@ -177,7 +177,48 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::*;
+    use crate::store::{Store, StoreOptions};
+
+    /// `/healthz` of a router whose database is open or closed and whose gateway check says
+    /// `gateway`: (status, body).
+    async fn healthz_with(database_open: bool, gateway: bool) -> (u16, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreOptions::new(dir.path().join("h.db")))
+            .await
+            .unwrap();
+        if !database_open {
+            store.close().await;
+        }
+        let state = HttpState {
+            service: Service::new(store),
+            gateway: Arc::new(move || Box::pin(async move { gateway })),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, router(state), std::future::pending()));
+        let response = reqwest::get(format!("http://{address}/healthz"))
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn healthz_is_503_naming_what_fails_when_the_database_or_the_gateway_is_down() {
+        assert_eq!(
+            healthz_with(true, true).await,
+            (200, "database: ok\ngateway: connected\n".into())
+        );
+        assert_eq!(
+            healthz_with(false, true).await,
+            (503, "database: failing\ngateway: connected\n".into())
+        );
+        assert_eq!(
+            healthz_with(true, false).await,
+            (503, "database: ok\ngateway: disconnected\n".into())
+        );
+    }
 
     #[test]
     fn html_special_characters_are_escaped() {

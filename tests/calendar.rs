@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use testkit::{Consent, FakeDiscord, FakeEvent, FakeGoogle, FakeUser, Fault, Message, Opt, Route};
+use testkit::{
+    Consent, FakeDiscord, FakeEvent, FakeGoogle, FakeUser, Fault, Message, Opt, Place, Route,
+};
 
 mod support;
 use support::{Bot, BotProcess, Expected, WAIT, booking_id, sqlx_connect};
@@ -157,6 +159,25 @@ impl World {
             .fetch_one(&mut conn)
             .await
             .unwrap()
+    }
+
+    /// Fetches `url` until it answers `status` (serenity reconnects with a backoff of its own,
+    /// so this waits up to a minute).
+    async fn wait_page(&self, url: &str, status: u16) -> Page {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let page = self.visit(url).await;
+            if page.status == status {
+                return page;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{url} still answers {}: {}",
+                page.status,
+                page.body
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The Google event id the bot recorded for `booking`, if any.
@@ -790,11 +811,94 @@ async fn an_expired_access_token_is_refreshed_once_and_usage_limits_are_retried(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthz_reports_the_database_and_the_gateway() {
+async fn the_pkce_verifier_and_the_refresh_token_never_reach_the_database_files_in_plain_text() {
     let (w, bot) = World::new().await;
-    let page = w.visit(&format!("{}/healthz", bot.http_base)).await;
+    w.connect().await;
+    let exchange = w
+        .google
+        .requests()
+        .into_iter()
+        .find(|r| r.route == Route::Token && r.body.contains("grant_type=authorization_code"))
+        .expect("the code exchange");
+    let verifier = exchange
+        .body
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("code_verifier="))
+        .expect("a code_verifier")
+        .to_owned();
+    assert!(verifier.len() >= 43, "{verifier}");
+    let refresh = w.google.refresh_tokens();
+    assert_eq!(refresh.len(), 1);
+    // The database, its WAL and its shared memory, as they are on disk (a deleted row's
+    // bytes can linger in either file, so the consumed OAuth state counts too).
+    let mut seen = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", w.db().display());
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        seen += 1;
+        for secret in [verifier.as_str(), refresh[0].as_str()] {
+            assert!(
+                !bytes
+                    .windows(secret.len())
+                    .any(|window| window == secret.as_bytes()),
+                "{path} holds a secret in plain text"
+            );
+        }
+    }
+    assert!(seen >= 2, "the database and its WAL were read");
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_never_calls_google_even_with_nothing_cached() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    // A fresh bot: nothing cached, so only the picker may ask Google.
+    bot.stop().await;
+    let bot = w.restart().await;
+    let before = w.google.requests().len();
+    for _ in 0..3 {
+        let days = w
+            .fake
+            .autocomplete(
+                &w.mentee,
+                Place::Guild,
+                "book",
+                vec![Opt::user("mentor", &w.mentor), Opt::str("date", "")],
+                "date",
+            )
+            .await
+            .unwrap();
+        assert!(!days.is_empty(), "days offered from the database alone");
+    }
+    let after = w.google.requests();
+    assert!(
+        after[before..].is_empty(),
+        "autocomplete called Google: {:?}",
+        &after[before..]
+    );
+    // The picker does ask.
+    w.picker_on(None).await;
+    assert_eq!(w.google.count(Route::FreeBusy), 1);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_database_and_the_gateway_and_is_503_while_the_gateway_is_down() {
+    let (w, bot) = World::new().await;
+    let healthz = format!("{}/healthz", bot.http_base);
+    let page = w.visit(&healthz).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("gateway: connected"), "{}", page.body);
+    assert_eq!(page.body, "database: ok\ngateway: connected\n");
+    w.fake.set_gateway_down(true);
+    let page = w.wait_page(&healthz, 503).await;
+    assert_eq!(page.body, "database: ok\ngateway: disconnected\n");
+    w.fake.set_gateway_down(false);
+    let page = w.wait_page(&healthz, 200).await;
+    assert_eq!(page.body, "database: ok\ngateway: connected\n");
     w.finish(bot).await;
 }
 

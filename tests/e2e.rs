@@ -6,7 +6,7 @@ use std::time::Duration;
 use testkit::{FakeDiscord, FakeUser, Message, Opt, Place};
 
 mod support;
-use support::{Bot, Expected, WAIT, booking_id, dump, sqlx_connect};
+use support::{Bot, BotProcess, Expected, WAIT, booking_id, dump, sqlx_connect};
 
 struct World {
     fake: FakeDiscord,
@@ -894,6 +894,28 @@ async fn a_dm_that_bounces_after_the_actors_token_expired_is_recorded_and_the_re
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bot_process_on_the_same_database_refuses_to_start_while_the_first_runs() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let first = BotProcess::start(&fake, &db, None).await;
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_mentorbot"))
+        .env_clear()
+        .envs(testkit::bot_env(&fake, None, &db, testkit::free_port()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("already running"), "{stderr}");
+    assert_eq!(fake.ready_count(), 1, "the second never connected");
+    // The first is unharmed and still answers.
+    let who = fake.user("someone");
+    let reply = support::run(&fake, &who, "timezone show", vec![]).await;
+    assert!(reply.ephemeral, "{}", reply.text());
+    first.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,6 +163,12 @@ impl FakeDiscord {
             .ok_or_else(|| format!("the bot was still connected after {timeout:?}"))
     }
 
+    /// Takes the gateway down (the bot's connection is closed and reconnects are dropped, as
+    /// in an outage) or brings it back.
+    pub fn set_gateway_down(&self, down: bool) {
+        gateway::set_down(&self.inner, down);
+    }
+
     /// Sends op 7 RECONNECT: serenity reconnects and RESUMEs (missed events are replayed).
     pub fn reconnect_gateway(&self) {
         gateway::request_reconnect(&self.inner);

@@ -23,6 +23,10 @@ pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>) {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        if inner.lock().gateway_down {
+            drop(stream);
+            continue;
+        }
         let inner = inner.clone();
         tokio::spawn(async move {
             if let Err(e) = connection(stream, inner).await {
@@ -200,6 +204,21 @@ pub(crate) fn request_reconnect(inner: &Inner) {
                 let _ = tx.send(WsMessage::Text(
                     json!({"op": 7, "s": null, "t": null, "d": null}).to_string(),
                 ));
+            }
+        }
+    });
+}
+
+/// Takes the gateway down (live connections are closed with 4000, a resumable code, and
+/// new ones are dropped at once) or brings it back.
+pub(crate) fn set_down(inner: &Inner, down: bool) {
+    inner.update(|s| {
+        s.gateway_down = down;
+        if down {
+            for session in &s.sessions {
+                if let Some((_, tx)) = &session.conn {
+                    close(tx, 4000, "Unknown error.");
+                }
             }
         }
     });

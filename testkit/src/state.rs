@@ -219,6 +219,8 @@ pub(crate) struct State {
     pub intents: u64,
     pub resume_count: usize,
     pub next_conn: u64,
+    /// While true the gateway accepts no connection (TCP is closed at once).
+    pub gateway_down: bool,
     pub rate_rules: Vec<RateRule>,
     pub random_rate_rules: Vec<RandomRateRule>,
     /// Refusals with 50007 (closed DMs) are recorded but not printed.
