@@ -181,3 +181,101 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono_tz::Tz;
+
+    use super::super::{Store, StoreError, StoreOptions};
+    use crate::domain::UserId;
+
+    /// Units waiting in the writer's queue.
+    fn queued(store: &Store) -> usize {
+        store.writer.queue.max_capacity() - store.writer.queue.capacity()
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_answers_every_requester_of_its_batch_with_an_error_and_keeps_nothing()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreOptions::new(dir.path().join("w.db")))
+            .await
+            .unwrap();
+        // A first unit holds the writer, so the next three queue up and run as one batch.
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let (release, held) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .transact(move |_tx| {
+                        Box::pin(async move {
+                            let _ = started.send(());
+                            let _ = held.await;
+                            Ok::<(), StoreError>(())
+                        })
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+        let units: Vec<_> = [1u64, 2, 3]
+            .into_iter()
+            .map(|user| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .transact(move |tx| {
+                            Box::pin(async move {
+                                tx.set_user_timezone(UserId(user), Tz::UTC).await?;
+                                if user == 2 {
+                                    // A violation SQLite checks only at COMMIT: the whole
+                                    // batch's COMMIT fails, not this unit's statement.
+                                    sqlx::raw_sql(
+                                        "PRAGMA defer_foreign_keys = ON; \
+                                         INSERT INTO jobs (kind, booking_id, payload, run_after, created_at) \
+                                         VALUES ('test', 'NOPE00', '{}', 0, 0)",
+                                    )
+                                    .execute(tx.conn().await?)
+                                    .await?;
+                                }
+                                Ok::<(), StoreError>(())
+                            })
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while queued(&store) < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "units not queued");
+            tokio::task::yield_now().await;
+        }
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        for unit in units {
+            let result = unit.await.unwrap();
+            assert!(
+                matches!(&result, Err(StoreError::Commit(cause)) if cause.contains("FOREIGN KEY")),
+                "{result:?}"
+            );
+        }
+        for user in [1, 2, 3] {
+            assert_eq!(
+                store.user_profile(UserId(user)).await.unwrap(),
+                (None, None)
+            );
+        }
+        // The writer goes on: the next unit commits.
+        store
+            .transact(|tx| Box::pin(async move { tx.set_user_timezone(UserId(4), Tz::UTC).await }))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.user_profile(UserId(4)).await.unwrap().0,
+            Some(Tz::UTC)
+        );
+    }
+}
