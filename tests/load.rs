@@ -39,6 +39,11 @@ async fn run(config: Config) -> Report {
         report.problems()
     );
     assert_eq!(report.invariants.double_bookings, 0, "{report}");
+    assert_eq!(
+        report.bot_log_errors, 0,
+        "the bot logged ERROR lines: {:#?}\n{report}",
+        report.bot_log_samples
+    );
     assert!(report.bookings > 0, "nothing was booked:\n{report}");
     assert_eq!(
         report.bot_exits.last().map(String::as_str),
@@ -77,6 +82,16 @@ async fn a_bot_killed_twice_under_load_restarts_and_keeps_every_acknowledged_boo
     config.seed = 22;
     let report = run(config).await;
     assert_eq!(report.crashes.kills, 2, "{report}");
+    // Each kill landed mid-work: an interaction or a Google request was in flight.
+    assert_eq!(report.crashes.in_flight_at_kill.len(), 2, "{report}");
+    assert!(
+        report
+            .crashes
+            .in_flight_at_kill
+            .iter()
+            .all(|(interactions, google)| interactions + google > 0),
+        "a kill interrupted nothing:\n{report}"
+    );
     assert_eq!(
         report
             .bot_exits

@@ -2,7 +2,7 @@
 //! drain: no double booking, every acknowledged booking as its users were told, one live
 //! calendar event per synced booking, one DM job per notice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use sqlx::Row as _;
@@ -38,6 +38,8 @@ pub(crate) struct Checked {
     pub(crate) dm_jobs_done: HashMap<DmKey, usize>,
     /// Queued-to-done seconds of `done` jobs, by kind.
     pub(crate) lag: BTreeMap<String, Lag>,
+    /// Ids of cancelled bookings.
+    pub(crate) cancelled: HashSet<String>,
 }
 
 impl Invariants {
@@ -79,6 +81,11 @@ pub(crate) async fn check_invariants(
         jobs: jobs.by_state,
         failed: jobs.failed,
         dm_jobs_done: jobs.dm_done,
+        cancelled: rows
+            .iter()
+            .filter(|r| r.status == "cancelled")
+            .map(|r| r.id.clone())
+            .collect(),
         lag: jobs
             .lags
             .into_iter()

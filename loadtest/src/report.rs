@@ -22,6 +22,9 @@ pub struct Crashes {
     /// Actions whose outcome the driver could not learn (the bot died before answering):
     /// their bookings are checked for existence only.
     pub uncertain_actions: usize,
+    /// At each SIGKILL: (interactions without their answer, Google requests not yet
+    /// answered), so a run shows its kills landed mid-work.
+    pub in_flight_at_kill: Vec<(usize, usize)>,
 }
 
 /// The job worker's catching up after the load.
@@ -68,6 +71,10 @@ pub struct Dms {
     pub closed: usize,
     /// The first repeated DMs, as `user: text`.
     pub repeated_samples: Vec<String>,
+    /// `done` DM jobs whose DM the fake never received (not skipped on purpose): must be 0.
+    pub undelivered: usize,
+    /// The first of them.
+    pub undelivered_samples: Vec<String>,
 }
 
 /// The whole outcome of a run.
@@ -221,11 +228,12 @@ impl fmt::Display for Report {
                 .collect();
             writeln!(
                 f,
-                "  crashes: {} SIGKILLs, restarts took [{}] ms; {} interactions lost to outages, {} actions with unknown outcome",
+                "  crashes: {} SIGKILLs, restarts took [{}] ms; {} interactions lost to outages, {} actions with unknown outcome; in flight at each kill (interactions, Google requests): {:?}",
                 self.crashes.kills,
                 restarts.join(", "),
                 self.crashes.interactions_lost_to_outages,
-                self.crashes.uncertain_actions
+                self.crashes.uncertain_actions,
+                self.crashes.in_flight_at_kill
             )?;
         }
         writeln!(

@@ -129,6 +129,7 @@ impl Run {
             bot: bot.clone(),
             launcher: self.launcher.clone(),
             fake: self.fake.clone(),
+            google: self.google.clone(),
             outages: outages.clone(),
             rss: rss.clone(),
             up: up_tx,
@@ -249,7 +250,28 @@ impl Run {
         report.drain.jobs = checked.jobs;
         report.drain.failed = checked.failed;
         report.drain.lag = checked.lag;
-        report.dms = dm_figures(&self.fake, &users.all(), &checked.dm_jobs_done);
+        report.dms = dm_figures(
+            &self.fake,
+            &users.all(),
+            &checked.dm_jobs_done,
+            &checked.cancelled,
+        );
+        if report.dms.undelivered > 0 {
+            report.invariants.violations.push(format!(
+                "{} done DM jobs without their DM, e.g. {:?}",
+                report.dms.undelivered, report.dms.undelivered_samples
+            ));
+        }
+        // A job fails for good only for a reason the run injected: closed DMs (fault mix),
+        // of a booking's notices or of an account notice to a mentor.
+        for (what, n) in &report.drain.failed {
+            let closed_dms = what.starts_with("dm: 50007") || what.starts_with("dm_account: 50007");
+            if !(config.faults && closed_dms) {
+                report.invariants.violations.push(format!(
+                    "{n} failed job(s) nothing injected explains: {what}"
+                ));
+            }
+        }
         if config.kills == 0 && report.dms.repeated > 0 {
             report.invariants.violations.push(format!(
                 "{} DMs delivered twice without any crash",
