@@ -406,7 +406,6 @@ async fn with_google_down_bookings_still_answer_at_once_and_events_converge_when
         picker.text()
     );
     assert_eq!(w.calendar_status(&kept).await, "pending");
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(live(&w.google.events(EMAIL)).is_empty());
     w.google.set_down(false);
     w.wait_status(&kept, "synced").await;

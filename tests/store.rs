@@ -499,12 +499,14 @@ async fn every_commit_hook_of_a_batch_runs_before_any_of_its_requesters_hears_ba
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     // A slow unit holds the writer, so the next two queue up and share a batch.
+    let (started, running) = tokio::sync::oneshot::channel::<()>();
     let slow = {
         let store = store.clone();
         tokio::spawn(async move {
             store
                 .transact(|_tx| {
                     Box::pin(async {
+                        let _ = started.send(());
                         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                         Ok::<(), StoreError>(())
                     })
@@ -512,7 +514,7 @@ async fn every_commit_hook_of_a_batch_runs_before_any_of_its_requesters_hears_ba
                 .await
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    running.await.unwrap();
     let hooked = Arc::new(AtomicBool::new(false));
     let first = {
         let (store, hooked) = (store.clone(), Arc::clone(&hooked));

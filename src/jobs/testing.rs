@@ -46,7 +46,8 @@ pub(super) struct Recorder {
     /// How long each delivery takes.
     pub(super) delay: StdDuration,
     /// A recipient whose deliveries take this long instead.
-    pub(super) slow: Option<(u64, StdDuration)>,
+    /// Deliveries to this recipient wait for a permit of the semaphore.
+    pub(super) held: Option<(u64, Arc<tokio::sync::Semaphore>)>,
 }
 
 impl Recorder {
@@ -98,12 +99,13 @@ impl Messenger for Recorder {
                 .and_then(VecDeque::pop_front)
                 .unwrap_or(Ok(()))
         };
-        let delay = match self.slow {
-            Some((slow, delay)) if slow == notice.recipient() => delay,
-            _ => self.delay,
-        };
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        if let Some((held, gate)) = &self.held
+            && *held == notice.recipient()
+        {
+            gate.acquire().await.expect("the gate stays open").forget();
+        }
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
         }
         self.script.lock().unwrap().in_flight -= 1;
         answer
@@ -193,6 +195,18 @@ pub(super) async fn fixture() -> Fixture {
 }
 
 /// Runs `worker`'s loop in a task until the returned sender fires.
+/// Waits until `done` holds, polling; a hang guard of 30 s, not a speed check.
+pub(super) async fn wait_until(done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(30);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still waiting after 30 s"
+        );
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+}
+
 pub(super) fn run_in_background(
     worker: Worker<Recorder>,
 ) -> (

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -178,6 +179,8 @@ pub(super) struct Inner<M> {
     pub(super) owner: String,
     pub(super) config: WorkerConfig,
     pub(super) wake: Notify,
+    /// Claims made so far.
+    pub(super) claims: AtomicU64,
 }
 
 impl<M: Messenger> Worker<M> {
@@ -203,6 +206,7 @@ impl<M: Messenger> Worker<M> {
                 owner: owner.into(),
                 config,
                 wake: Notify::new(),
+                claims: AtomicU64::new(0),
             }),
         }
     }
@@ -287,9 +291,16 @@ impl<M: Messenger> Worker<M> {
 
     /// A pass, also saying how many jobs it claimed.
     /// Claims up to a batch of this worker's due jobs at `now`, leased for `config.lease`.
+    /// How many claims this worker has made (each pass, or each look of the running loop,
+    /// makes one), so a caller can tell it has looked at the queue.
+    pub fn claims_made(&self) -> u64 {
+        self.inner.claims.load(Ordering::Relaxed)
+    }
+
     async fn claim(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
         let config = &self.inner.config;
-        self.inner
+        let claimed = self
+            .inner
             .store
             .claim_jobs_of(
                 &self.inner.owner,
@@ -298,7 +309,9 @@ impl<M: Messenger> Worker<M> {
                 config.batch.max(1),
                 config.kinds.as_deref(),
             )
-            .await
+            .await;
+        self.inner.claims.fetch_add(1, Ordering::Relaxed);
+        claimed
     }
 
     async fn pass(&self, now: DateTime<Utc>) -> Result<(PassReport, usize), StoreError> {
@@ -547,23 +560,27 @@ mod tests {
     async fn run_stops_when_shutdown_resolves() {
         let f = fixture().await;
         let worker = f.worker(WorkerConfig {
-            idle_poll: StdDuration::from_millis(20),
+            idle_poll: StdDuration::from_secs(60),
             ..WorkerConfig::default()
         });
-        let (stop, running) = run_in_background(worker);
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        let (stop, running) = run_in_background(worker.clone());
+        // The loop has looked at the queue and is waiting (on a 60 s idle poll).
+        wait_until(|| worker.claims_made() >= 1).await;
         assert!(!running.is_finished());
         stop.send(()).unwrap();
-        tokio::time::timeout(StdDuration::from_millis(500), running)
+        // Far sooner than the idle poll: shutdown interrupts the wait. (A hang guard, not a
+        // speed check.)
+        tokio::time::timeout(StdDuration::from_secs(30), running)
             .await
-            .expect("run returns promptly after shutdown")
+            .expect("run returns after shutdown without waiting out its idle poll")
             .unwrap();
     }
 
     #[tokio::test]
     async fn a_slow_delivery_holds_up_only_its_own_slot_in_the_running_loop() {
         let mut f = fixture().await;
-        f.messenger.slow = Some((MENTEE.0, StdDuration::from_secs(3)));
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        f.messenger.held = Some((MENTEE.0, gate.clone()));
         let (real_now, start) = f.open_around_the_clock().await;
         // Two bookings: each DMs the mentor (fast) and the mentee (slow).
         let mut bookings = Vec::new();
@@ -571,7 +588,7 @@ mod tests {
             bookings.push(f.book_at(start + Duration::hours(hour), real_now).await);
         }
         // Two slots, two jobs per claim: in passes, the second claim would wait for the
-        // first slow DM (3 s); as a pipeline the fast slot keeps claiming.
+        // first mentee DM (held until released); as a pipeline the free slot keeps claiming.
         let worker = f.worker(WorkerConfig {
             batch: 2,
             concurrency: 2,
@@ -579,26 +596,18 @@ mod tests {
             ..WorkerConfig::default()
         });
         let (stop, running) = run_in_background(worker);
-        let mentors_told = tokio::time::timeout(StdDuration::from_millis(1500), async {
-            loop {
-                let to_mentor = f
-                    .messenger
-                    .deliveries()
-                    .iter()
-                    .filter(|(notice, _)| notice.recipient() == MENTOR.0)
-                    .count();
-                if to_mentor == 2 {
-                    break;
-                }
-                tokio::time::sleep(StdDuration::from_millis(10)).await;
-            }
+        // Both mentor DMs go out while the mentee DMs are still held.
+        wait_until(|| {
+            f.messenger
+                .deliveries()
+                .iter()
+                .filter(|(notice, _)| notice.recipient() == MENTOR.0)
+                .count()
+                == 2
         })
         .await;
-        assert!(
-            mentors_told.is_ok(),
-            "both mentor DMs went out while the first mentee DM was still under way: {:?}",
-            f.messenger.calls().len()
-        );
+        assert_eq!(gate.available_permits(), 0, "no mentee DM was let through");
+        gate.add_permits(2);
         stop.send(()).unwrap();
         tokio::time::timeout(StdDuration::from_secs(10), running)
             .await
@@ -622,20 +631,15 @@ mod tests {
             ..WorkerConfig::default()
         });
         let (stop, running) = run_in_background(worker.clone());
-        // Let the first pass find nothing, so the loop is waiting.
-        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        // The first look found nothing, so the loop is waiting on its 60 s poll.
+        wait_until(|| worker.claims_made() >= 1).await;
         f.book_at(start, real_now).await;
         worker.wake();
-
-        let delivered = tokio::time::timeout(StdDuration::from_millis(900), async {
-            while f.messenger.deliveries().len() < 2 {
-                tokio::time::sleep(StdDuration::from_millis(10)).await;
-            }
-        })
-        .await;
-        assert!(delivered.is_ok(), "the woken loop delivered both DMs");
+        // Well within the idle poll: only the wake can explain it.
+        wait_until(|| f.messenger.deliveries().len() == 2).await;
+        assert_eq!(worker.claims_made(), 2, "one look after the wake");
         stop.send(()).unwrap();
-        tokio::time::timeout(StdDuration::from_millis(500), running)
+        tokio::time::timeout(StdDuration::from_secs(30), running)
             .await
             .unwrap()
             .unwrap();

@@ -13,12 +13,23 @@ pub const BOT_TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrs
 /// A `TOKEN_ENCRYPTION_KEY` for the bot under test: 32 bytes (0, 1, … 31), base64.
 pub const TOKEN_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// A free port on loopback, bound and released at once: the bot binds it right after.
+/// A free port on loopback for the bot to bind right after. Taken from below the kernel's
+/// ephemeral range (32768 and up on Linux), which the kernel never hands out on its own, and
+/// never twice in one process: so no other socket of the test run can take it in between
+/// (a port 0 bind released at once could be reused by any outgoing connection).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on loopback")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // Each process starts at its own place, in case two test processes run at once.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 60) as u16 * 200;
+    for _ in 0..12_000 {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % 12_000;
+        let port = 20_000 + (base - 20_000 + offset) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on loopback between 20000 and 31999")
 }
 
 /// The bot's settings (environment variables) for a run against these fakes: Discord at
