@@ -735,16 +735,36 @@ async fn a_cancel_while_the_create_is_in_flight_leaves_no_orphan_event() {
     // Google creates the event but answers late; the booking is cancelled meanwhile.
     w.google.fail_next(
         Route::EventsInsert,
-        vec![Fault::DelayAfter(Duration::from_millis(1500))],
+        vec![Fault::DelayAfter(Duration::from_secs(5))],
     );
     let id = w.book(0).await;
     w.wait_events("the event created", |events| events.len() == 1)
         .await;
     w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
         .await;
+    let insert_statuses = || -> Vec<u16> {
+        w.google
+            .requests()
+            .iter()
+            .filter(|r| r.route == Route::EventsInsert)
+            .map(|r| r.status)
+            .collect()
+    };
+    // The race happened: the cancel committed while Google still held the create's answer.
+    assert_eq!(
+        insert_statuses(),
+        [0],
+        "the create was answered before the cancel"
+    );
     w.wait_status(&id, "cancelled").await;
     let events = w.google.events(EMAIL);
     assert!(live(&events).is_empty(), "orphan event left: {events:#?}");
+    assert_eq!(insert_statuses(), [200], "one create, answered late");
+    assert_eq!(
+        w.google.count(Route::EventsDelete),
+        1,
+        "its event deleted once"
+    );
     w.finish(bot).await;
 }
 

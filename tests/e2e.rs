@@ -386,6 +386,18 @@ async fn rescheduling_moves_the_booking_and_tells_the_other_person() {
     let done = w.book_first_slot(&w.mentee).await;
     let id = booking_id(&done.text());
     w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    let start_of = |id: String| {
+        let db = w.db();
+        async move {
+            let mut conn = sqlx_connect(&db).await;
+            sqlx::query_scalar::<_, i64>("SELECT start_at FROM bookings WHERE id = ?")
+                .bind(id)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let old = start_of(id.clone()).await;
     let picker = w
         .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
         .await;
@@ -401,11 +413,15 @@ async fn rescheduling_moves_the_booking_and_tells_the_other_person() {
         "{}",
         moved.text()
     );
+    let new = start_of(id.clone()).await;
+    assert_ne!(old, new);
     let dms = w.fake.wait_dms(w.mentor.id, 2, WAIT).await.unwrap();
-    assert!(
-        dms.last().unwrap().text().contains("moved your session"),
-        "{}",
-        dms.last().unwrap().text()
+    // The DM names both times, the old one first.
+    assert_eq!(
+        dms.last().unwrap().text(),
+        format!(
+            "🔁 mentee moved your session (booking `{id}`) from <t:{old}:F> to <t:{new}:F> (<t:{new}:R>)."
+        )
     );
     w.finish(bot).await;
 }
@@ -916,6 +932,203 @@ async fn a_second_bot_process_on_the_same_database_refuses_to_start_while_the_fi
     let reply = support::run(&fake, &who, "timezone show", vec![]).await;
     assert!(reply.ephemeral, "{}", reply.text());
     first.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timezone_set_by_an_old_alias_in_a_dm_is_shown_with_its_local_time_and_kept() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = World {
+        mentor: fake.user("mentor"),
+        mentee: fake.user("mentee"),
+        fake,
+        dir,
+    };
+    // Registered globally, as in production: guild commands don't exist in DMs.
+    let bot = Bot::start_global(&w.fake, &w.db()).await;
+    for (typed, zone) in [
+        ("US/Eastern", "US/Eastern"),
+        ("asia/calcutta", "Asia/Calcutta"),
+    ] {
+        let before = chrono::Utc::now();
+        let reply = w
+            .fake
+            .slash(
+                &w.mentee,
+                Place::Dm,
+                "timezone set",
+                vec![Opt::str("zone", typed)],
+            )
+            .await
+            .settled()
+            .await
+            .unwrap();
+        let after = chrono::Utc::now();
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        // The local time there, as of when the command ran (the minute may turn meanwhile).
+        let local = |at: chrono::DateTime<chrono::Utc>| {
+            format!(
+                "Your timezone is now **{zone}** (it's {} there).",
+                at.with_timezone(&tz).format("%H:%M on %a %-d %b")
+            )
+        };
+        assert!(
+            reply.text().contains(&local(before)) || reply.text().contains(&local(after)),
+            "{}",
+            reply.text()
+        );
+        let shown = w
+            .fake
+            .slash(&w.mentee, Place::Dm, "timezone show", vec![])
+            .await
+            .settled()
+            .await
+            .unwrap();
+        assert_eq!(shown.text(), format!("Your timezone is **{zone}**."));
+    }
+    // Kept in the database, in the server too.
+    let shown = w.run(&w.mentee, "timezone show", vec![]).await;
+    assert_eq!(shown.text(), "Your timezone is **Asia/Calcutta**.");
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_error_shows_only_a_reference_code_that_the_log_has_with_the_cause() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let who = fake.user("someone");
+    let bot = Bot::start(&fake, &db, None).await;
+    support::run(&fake, &who, "timezone set", vec![Opt::str("zone", "UTC")]).await;
+    bot.stop().await;
+    // A stored value the bot can't read back: an internal error, not the user's mistake.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET timezone = 'Not/AZone'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let process = BotProcess::start(&fake, &db, None).await;
+    let reply = support::run(&fake, &who, "timezone show", vec![]).await;
+    assert!(reply.ephemeral);
+    let text = reply.text();
+    let code = text
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("a reference in backticks: {text}"));
+    assert_eq!(code.len(), 8, "{text}");
+    assert!(code.chars().all(|c| c.is_ascii_hexdigit()), "{text}");
+    assert!(
+        !text.contains("Not/AZone"),
+        "the cause stays out of the reply: {text}"
+    );
+    let log = process.output();
+    let line = log
+        .lines()
+        .find(|l| l.contains(code))
+        .unwrap_or_else(|| panic!("reference {code} not in the log:\n{log}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(
+        line.contains("Not/AZone"),
+        "the log names the cause: {line}"
+    );
+    process.kill();
+}
+
+/// The booking ids of `booked` that `text` names, in the order it names them.
+fn ids_in(text: &str, booked: &[String]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for piece in text.split('`') {
+        if booked.iter().any(|b| b == piece) && !ids.iter().any(|i| i == piece) {
+            ids.push(piece.to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_picker_pages_its_times_and_bookings_page_eight_at_a_time_both_ways() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    // Tomorrow has 48 half-hour slots round the clock: 25 per page.
+    let picker = w.picker(&w.mentee).await;
+    let next_day = picker.button_id("Next day").expect("next day");
+    let tomorrow = w
+        .fake
+        .click(&w.mentee, &picker, &next_day)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    let first = tomorrow.select_options(&tomorrow.selects()[0]);
+    assert_eq!(first.len(), 25);
+    assert!(tomorrow.button_id("Earlier times").is_none());
+    let later = tomorrow.button_id("Later times").expect("later times");
+    let page2 = w
+        .fake
+        .click(&w.mentee, &tomorrow, &later)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    let second = page2.select_options(&page2.selects()[0]);
+    assert_eq!(second.len(), 23, "the rest of the day's 48");
+    let start = |v: &(String, String)| v.1.parse::<i64>().unwrap();
+    assert!(start(&second[0]) > start(&first[24]));
+    assert!(page2.button_id("Later times").is_none());
+    let earlier = page2.button_id("Earlier times").expect("earlier times");
+    let back = w
+        .fake
+        .click(&w.mentee, &page2, &earlier)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert_eq!(back.select_options(&back.selects()[0]), first);
+
+    // Ten bookings, soonest first: eight on the first page, two on the next.
+    let mut booked = Vec::new();
+    for _ in 0..10 {
+        booked.push(booking_id(&w.book_first_slot(&w.mentee).await.text()));
+    }
+    let list = w.run(&w.mentee, "bookings", vec![]).await;
+    assert_eq!(ids_in(&list.text(), &booked), booked[..8]);
+    assert!(list.button_id("Sooner").is_none());
+    let later = list.button_id("Later ▶").expect("Later ▶");
+    let rest = w
+        .fake
+        .click(&w.mentee, &list, &later)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert_eq!(ids_in(&rest.text(), &booked), booked[8..]);
+    assert!(rest.button_id("Later ▶").is_none());
+    let sooner = rest.button_id("◀ Sooner").expect("◀ Sooner");
+    let again = w
+        .fake
+        .click(&w.mentee, &rest, &sooner)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert_eq!(ids_in(&again.text(), &booked), booked[..8]);
+
+    // An eleventh: clearing the hours lists the first ten and counts the rest.
+    booked.push(booking_id(&w.book_first_slot(&w.mentee).await.text()));
+    let cleared = w.run(&w.mentor, "availability clear", vec![]).await;
+    assert_eq!(ids_in(&cleared.text(), &booked), booked[..10]);
+    assert!(
+        cleared.text().ends_with("…and 1 more (`/bookings`).")
+            || cleared.text().contains("…and 1 more (`/bookings`).\n"),
+        "{}",
+        cleared.text()
+    );
+    w.finish(bot).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

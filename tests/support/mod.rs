@@ -39,10 +39,30 @@ impl Bot {
     /// Starts the bot on `db` (Google Calendar on when `google` is given) and waits until
     /// it is connected and has registered its commands.
     pub async fn start(fake: &FakeDiscord, db: &Path, google: Option<&FakeGoogle>) -> Bot {
+        Bot::start_with(fake, db, google, |_| {}).await
+    }
+
+    /// [`Bot::start`] with commands registered globally, as in production (no
+    /// `DISCORD_GUILD_ID`), so they also exist in DMs.
+    pub async fn start_global(fake: &FakeDiscord, db: &Path) -> Bot {
+        Bot::start_with(fake, db, None, |vars| {
+            vars.remove("DISCORD_GUILD_ID");
+        })
+        .await
+    }
+
+    async fn start_with(
+        fake: &FakeDiscord,
+        db: &Path,
+        google: Option<&FakeGoogle>,
+        adjust: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Bot {
         let ready_before = fake.ready_count();
         let port = free_port();
         let http_base = format!("http://127.0.0.1:{port}");
-        let vars: HashMap<String, String> = bot_env(fake, google, db, port).into_iter().collect();
+        let mut vars: HashMap<String, String> =
+            bot_env(fake, google, db, port).into_iter().collect();
+        adjust(&mut vars);
         let settings = Settings::from_vars(&vars).expect("settings");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_tuned(settings, fast_tuning(), async move {
