@@ -406,6 +406,8 @@ async fn with_google_down_bookings_still_answer_at_once_and_events_converge_when
         picker.text()
     );
     assert_eq!(w.calendar_status(&kept).await, "pending");
+    let listed = w.booking_text(&w.mentor).await;
+    assert!(listed.contains("⏳ calendar pending"), "{listed}");
     assert!(live(&w.google.events(EMAIL)).is_empty());
     w.google.set_down(false);
     w.wait_status(&kept, "synced").await;
@@ -662,6 +664,8 @@ async fn a_revoked_grant_disconnects_the_mentor_with_a_dm_and_bookings_carry_on(
     // Bookings still work.
     let another = w.book(1).await;
     assert_eq!(w.calendar_status(&another).await, "not_connected");
+    let listed = w.booking_text(&w.mentor).await;
+    assert!(listed.contains("calendar not connected"), "{listed}");
     // Reconnecting queues a sync of every upcoming booking.
     w.connect().await;
     w.wait_status(&id, "synced").await;

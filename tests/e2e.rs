@@ -851,6 +851,24 @@ async fn mentors_are_listed_where_they_set_hours_and_a_mentor_role_gates_booking
     w.fake.add_member(&w.mentor, &[role], 0);
     let open = w.picker(&w.mentee).await;
     assert!(!open.selects().is_empty());
+    // A mentor who loses the role can't be booked any more.
+    w.fake.add_member(&w.mentor, &[], 0);
+    let lost = w
+        .run(&w.mentee, "book", vec![Opt::user("mentor", &w.mentor)])
+        .await;
+    assert!(
+        lost.text()
+            .contains("they don't have the server's mentor role"),
+        "{}",
+        lost.text()
+    );
+    // Without a role, anyone who sets hours can be booked again.
+    let cleared = w.run(&admin, "admin mentor-role", vec![]).await;
+    assert_eq!(
+        cleared.text(),
+        "Anyone who sets availability can be booked in this server now."
+    );
+    assert!(!w.picker(&w.mentee).await.selects().is_empty());
     w.finish(bot).await;
 }
 
@@ -1127,6 +1145,96 @@ async fn the_picker_pages_its_times_and_bookings_page_eight_at_a_time_both_ways(
             || cleared.text().contains("…and 1 more (`/bookings`).\n"),
         "{}",
         cleared.text()
+    );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoever_books_or_moves_hears_once_when_the_other_persons_dms_are_closed() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.fake.set_dms_closed(w.mentor.id, true);
+    // Booking: the mentee clicks Confirm; the mentor's DM bounces.
+    let picker = w.picker(&w.mentee).await;
+    let (chosen, _) = w.choose(&w.mentee, &picker, 0).await;
+    let confirm = chosen.button_id("Confirm").expect("a Confirm button");
+    let click = w.fake.click(&w.mentee, &chosen, &confirm).await;
+    let done = click.settled().await.unwrap();
+    let id = booking_id(&done.text());
+    let followups = click.wait_followups(1, WAIT).await.unwrap();
+    assert!(followups[0].ephemeral);
+    assert!(
+        followups[0].text().starts_with(&format!(
+            "Heads-up: I couldn't DM the mentor about booking `{id}` ("
+        )),
+        "{}",
+        followups[0].text()
+    );
+    // Moving: the mentee's change bounces at the mentor again.
+    let picker = w
+        .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
+        .await;
+    let (chosen, _) = w.choose(&w.mentee, &picker, 2).await;
+    let confirm = chosen.button_id("Confirm").expect("a Confirm button");
+    let click = w.fake.click(&w.mentee, &chosen, &confirm).await;
+    let moved = click.settled().await.unwrap();
+    assert!(moved.text().contains("Moved"), "{}", moved.text());
+    let followups = click.wait_followups(1, WAIT).await.unwrap();
+    assert!(
+        followups[0].text().starts_with(&format!(
+            "Heads-up: I couldn't DM the other person about booking `{id}` ("
+        )),
+        "{}",
+        followups[0].text()
+    );
+    // Once each: nothing left to retry, and no second follow-up.
+    support::wait_jobs_drained(&w.db()).await;
+    assert_eq!(click.followups().len(), 1);
+    w.finish_expecting(
+        bot,
+        Expected {
+            discord_codes: vec![50007],
+            ..Expected::default()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentors_are_listed_only_in_the_servers_where_they_set_hours() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = World {
+        mentor: fake.user("mentor"),
+        mentee: fake.user("mentee"),
+        fake,
+        dir,
+    };
+    // Registered globally, as in production, so the commands exist in every server.
+    let bot = Bot::start_global(&w.fake, &w.db()).await;
+    w.open_mentor().await;
+    let other = w.fake.add_guild("Elsewhere");
+    w.fake
+        .add_member_to(other, &w.mentee, &[], testkit::permissions::MEMBER);
+    let elsewhere = w
+        .fake
+        .slash(&w.mentee, Place::InGuild(other), "mentors", vec![])
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        elsewhere
+            .text()
+            .starts_with("No mentors are listed here yet."),
+        "{}",
+        elsewhere.text()
+    );
+    let here = w.run(&w.mentee, "mentors", vec![]).await;
+    assert!(
+        here.text().contains("• **mentor** — next free: "),
+        "{}",
+        here.text()
     );
     w.finish(bot).await;
 }

@@ -527,3 +527,75 @@ fn futures_are_send(g: &Google, s: &Store, iv: Interval, now: DateTime<Utc>) {
     is_send(g.client.free_busy(&Secret::new(""), now, now));
     is_send(g.oauth.refresh(&Secret::new("")));
 }
+
+#[cfg(test)]
+mod tests {
+    use testkit::google::{FakeGoogle, Route};
+
+    use super::*;
+    use crate::gcal::SCOPE_EVENTS;
+    use crate::store::StoreOptions;
+
+    const EMAIL: &str = "mentor@example.com";
+    const MENTOR: UserId = UserId(7);
+
+    #[tokio::test]
+    async fn busy_times_are_fetched_once_then_served_from_the_cache_for_exactly_five_minutes() {
+        let fake = FakeGoogle::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreOptions::new(dir.path().join("g.db")))
+            .await
+            .unwrap();
+        let mut config = GoogleConfig::new(
+            FakeGoogle::CLIENT_ID.into(),
+            Secret::new(FakeGoogle::CLIENT_SECRET),
+            "http://127.0.0.1:9/oauth/google/callback".into(),
+        );
+        config.token_url = fake.token_url();
+        config.calendar_base = fake.calendar_base();
+        let key = TokenKey::parse(testkit::TOKEN_KEY).unwrap();
+        let sealed = key.seal(
+            MENTOR.0,
+            &fake
+                .grant_directly(EMAIL, &[SCOPE_EVENTS, SCOPE_FREEBUSY])
+                .refresh_token,
+        );
+        let google = Google::new(
+            &config,
+            key,
+            "http://127.0.0.1:9",
+            GoogleOptions::default(),
+            &store,
+        )
+        .await
+        .unwrap();
+        let now = Utc::now();
+        let scopes = format!("{SCOPE_EVENTS} {SCOPE_FREEBUSY}");
+        store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.save_google_account(MENTOR, Some(EMAIL), &sealed, &scopes, now)
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        let span = Interval::new(now, now + Duration::days(7)).unwrap();
+        let asks = |at: DateTime<Utc>| {
+            let (google, store, fake) = (&google, &store, &fake);
+            async move {
+                let busy = google.busy(store, MENTOR, span, at, true).await.unwrap();
+                assert!(matches!(busy, ExternalBusy::Known(_)), "{busy:?}");
+                fake.count(Route::FreeBusy)
+            }
+        };
+        assert_eq!(asks(now).await, 1);
+        assert_eq!(asks(now + Duration::seconds(299)).await, 1, "still cached");
+        assert_eq!(asks(now + Duration::minutes(5)).await, 2, "asked again");
+        assert_eq!(
+            asks(now + Duration::minutes(6)).await,
+            2,
+            "the new answer is cached"
+        );
+    }
+}
