@@ -1240,6 +1240,30 @@ async fn mentors_are_listed_only_in_the_servers_where_they_set_hours() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_override_list_shows_thirty_dates_soonest_first_and_counts_the_rest() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let today = chrono::Utc::now().date_naive();
+    let dates: Vec<String> = (1..=31)
+        .map(|d| (today + chrono::Duration::days(d)).to_string())
+        .collect();
+    // Added latest first, so the list's order is the bot's doing.
+    for date in dates.iter().rev() {
+        w.run(&w.mentor, "override add", vec![Opt::str("date", date)])
+            .await;
+    }
+    let list = w.run(&w.mentor, "override list", vec![]).await;
+    let text = list.text();
+    let shown: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("**").and_then(|l| l.split("**").next()))
+        .collect();
+    assert_eq!(shown, dates[..30], "{text}");
+    assert_eq!(text.lines().last(), Some("…and 1 more."), "{text}");
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_dm_is_retried_after_its_delay_and_delivered_once() {
     let (w, bot) = World::new().await;
     w.open_mentor().await;
