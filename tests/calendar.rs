@@ -440,13 +440,7 @@ async fn kill_mid_create(w: &World, bot: Bot) -> String {
     let id = w.book(0).await;
     w.wait_events("the event created", |events| events.len() == 1)
         .await;
-    let inserts: Vec<u16> = w
-        .google
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::EventsInsert)
-        .map(|r| r.status)
-        .collect();
+    let inserts: Vec<u16> = w.google.statuses(Route::EventsInsert);
     assert_eq!(inserts, [0], "one create, still unanswered");
     assert_eq!(w.calendar_status(&id).await, "pending");
     assert_eq!(w.event_id(&id).await, None);
@@ -469,13 +463,7 @@ async fn a_bot_killed_while_creating_an_event_leaves_exactly_one_event_after_res
         w.event_id(&id).await.as_deref(),
         Some(events[0].id.as_str())
     );
-    let statuses: Vec<u16> = w
-        .google
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::EventsInsert)
-        .map(|r| r.status)
-        .collect();
+    let statuses: Vec<u16> = w.google.statuses(Route::EventsInsert);
     assert_eq!(
         statuses[1..],
         [409],
@@ -545,13 +533,7 @@ async fn cancelling_a_booking_whose_event_the_mentor_deleted_counts_the_410_as_d
     w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
         .await;
     w.wait_status(&id, "cancelled").await;
-    let deletes: Vec<u16> = w
-        .google
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::EventsDelete)
-        .map(|r| r.status)
-        .collect();
+    let deletes: Vec<u16> = w.google.statuses(Route::EventsDelete);
     assert_eq!(deletes, [410], "one delete, answered 'already deleted'");
     w.finish_expecting(
         bot,
@@ -746,14 +728,7 @@ async fn a_cancel_while_the_create_is_in_flight_leaves_no_orphan_event() {
         .await;
     w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
         .await;
-    let insert_statuses = || -> Vec<u16> {
-        w.google
-            .requests()
-            .iter()
-            .filter(|r| r.route == Route::EventsInsert)
-            .map(|r| r.status)
-            .collect()
-    };
+    let insert_statuses = || w.google.statuses(Route::EventsInsert);
     // The race happened: the cancel committed while Google still held the create's answer.
     assert_eq!(
         insert_statuses(),
@@ -814,10 +789,9 @@ async fn an_expired_access_token_is_refreshed_once_and_usage_limits_are_retried(
     assert_eq!(refreshed, refreshes + 1, "one refresh after the 401");
     let refused: Vec<u16> = w
         .google
-        .requests()
-        .iter()
-        .filter(|r| r.route == Route::EventsInsert && r.status >= 400)
-        .map(|r| r.status)
+        .statuses(Route::EventsInsert)
+        .into_iter()
+        .filter(|status| *status >= 400)
         .collect();
     // The injected usage limit takes the first create; its retry meets the expired token.
     assert_eq!(refused, [403, 401], "the usage limit, then one 401");

@@ -642,6 +642,18 @@ impl FakeGoogle {
         self.with(|s| s.requests.clone())
     }
 
+    /// The statuses answered to the requests of `route` (a wildcard is fine), in order; 0
+    /// while a request is still being handled.
+    pub fn statuses(&self, route: Route) -> Vec<u16> {
+        self.with(|s| {
+            s.requests
+                .iter()
+                .filter(|r| route.matches(r.route))
+                .map(|r| r.status)
+                .collect()
+        })
+    }
+
     /// How many requests reached `route` (a wildcard is fine), faulted ones included.
     pub fn count(&self, route: Route) -> usize {
         self.with(|s| s.requests.iter().filter(|r| route.matches(r.route)).count())
