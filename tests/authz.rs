@@ -129,7 +129,7 @@ impl World {
         w.target = w.book(&w.mentee, &w.mentor, 0).await;
         w.theirs = w.book(&w.co_mentee, &w.mentor, 0).await;
         // Hours later than `theirs`, so the co-mentee is free then.
-        w.elsewhere = w.book(&w.co_mentee, &w.other_mentor, 12).await;
+        w.elsewhere = w.book(&w.co_mentee, &w.other_mentor, 4).await;
         let moving = w
             .run(
                 &w.mentee,
