@@ -224,13 +224,33 @@ pub async fn run(
 }
 
 /// Picks the `index`-th slot of a picker's select; returns the message with Confirm and the
-/// option's value.
+/// option's value. A page with too few slots is walked on with "Next day" (at most twice):
+/// late in the UTC day, today's page of a round-the-clock mentor holds only the last few
+/// half-hours, and tests must not depend on the hour they run at.
 pub async fn choose(
     fake: &FakeDiscord,
     who: &testkit::FakeUser,
     picker: &testkit::Message,
     index: usize,
 ) -> (testkit::Message, String) {
+    let mut page = picker.clone();
+    for _ in 0..2 {
+        let enough = page
+            .selects()
+            .first()
+            .is_some_and(|select| page.select_options(select).len() > index);
+        if enough {
+            break;
+        }
+        let next = page.button_id("Next day").expect("a Next day button");
+        page = fake
+            .click(who, &page, &next)
+            .await
+            .settled()
+            .await
+            .expect("next day answered");
+    }
+    let picker = &page;
     let select = picker.selects().first().cloned().expect("a slot select");
     let options = picker.select_options(&select);
     let (_, value) = options.get(index).cloned().expect("enough slots");
