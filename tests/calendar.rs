@@ -239,9 +239,9 @@ async fn connecting_stores_the_account_with_its_refresh_token_sealed_and_dms_the
         "{}",
         dms[0].text()
     );
-    assert!(dms[0].text().contains(EMAIL));
+    assert!(dms[0].shown().contains(EMAIL));
     let status = w.run(&w.mentor, "calendar status", vec![]).await;
-    assert!(status.text().contains(EMAIL), "{}", status.text());
+    assert!(status.shown().contains(EMAIL), "{}", status.text());
     assert_eq!(w.accounts().await, 1);
     // Neither the refresh token nor any access token is in the database files.
     let tokens = w.google.refresh_tokens();
@@ -637,7 +637,7 @@ async fn a_revoked_grant_disconnects_the_mentor_with_a_dm_and_bookings_carry_on(
     );
     let status = w.run(&w.mentor, "calendar status", vec![]).await;
     assert!(
-        status.text().contains(&format!(
+        status.shown().contains(&format!(
             "Google revoked mentorbot's access to **{EMAIL}**."
         )),
         "{}",

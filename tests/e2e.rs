@@ -1259,7 +1259,11 @@ async fn the_override_list_shows_thirty_dates_soonest_first_and_counts_the_rest(
         .filter_map(|l| l.strip_prefix("**").and_then(|l| l.split("**").next()))
         .collect();
     assert_eq!(shown, dates[..30], "{text}");
-    assert_eq!(text.lines().last(), Some("…and 1 more."), "{text}");
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("…and 1 more (`/override list from:{}`).", dates[30]).as_str()),
+        "{text}"
+    );
     w.finish(bot).await;
 }
 

@@ -219,7 +219,7 @@ async fn overrides_replace_a_day_list_upcoming_ones_and_can_be_removed() {
         .add_override(MENTOR, "2026-11-29", Some("09:15-09:45"), None, utc(NOW))
         .await
         .unwrap();
-    let list = service.overrides(MENTOR, utc(NOW)).await.unwrap();
+    let list = service.overrides(MENTOR, None, utc(NOW)).await.unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].note.as_deref(), Some("conference"));
     // Sunday 09:15 Berlin = 08:15 UTC, on an override of a day without weekly hours.
@@ -247,7 +247,14 @@ async fn overrides_replace_a_day_list_upcoming_ones_and_can_be_removed() {
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::NoOverride(_)));
-    assert_eq!(service.overrides(MENTOR, utc(NOW)).await.unwrap().len(), 1);
+    assert_eq!(
+        service
+            .overrides(MENTOR, None, utc(NOW))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -273,7 +280,7 @@ async fn override_dates_in_the_past_or_beyond_a_year_are_refused() {
     assert!(err.to_string().contains("2026-02-30"));
     assert!(
         service
-            .overrides(MENTOR, utc(NOW))
+            .overrides(MENTOR, None, utc(NOW))
             .await
             .unwrap()
             .is_empty()

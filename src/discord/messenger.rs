@@ -78,10 +78,12 @@ impl DiscordMessenger {
     }
 
     async fn send(&self, recipient: u64, text: String) -> Result<(), DeliveryError> {
-        // The text quotes what people typed (names, reasons): nothing in it may ping anyone.
+        // The text quotes what people typed (names, reasons): nothing in it may ping anyone,
+        // and no link in it may unfold into a preview.
         let message = serenity::CreateMessage::new()
             .content(text)
-            .allowed_mentions(serenity::CreateAllowedMentions::new());
+            .allowed_mentions(serenity::CreateAllowedMentions::new())
+            .flags(serenity::MessageFlags::SUPPRESS_EMBEDS);
         let cached = self.channels().get(&recipient).copied();
         if let Some(channel) = cached {
             match channel.send_message(&self.http, message.clone()).await {

@@ -10,6 +10,7 @@ pub mod errors;
 mod messenger;
 pub mod picker;
 pub mod render;
+pub mod text;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -14,7 +14,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use poise::serenity_prelude as serenity;
 
-use super::render::{clip, slot_label, ts, when};
+use super::render::{clip, said, slot_label, ts, when};
 use crate::domain::{BookingId, UserId};
 use crate::service::DaySlots;
 
@@ -176,8 +176,8 @@ pub struct PickerView<'a> {
 pub fn render(view: &PickerView<'_>) -> (serenity::CreateEmbed, Vec<serenity::CreateActionRow>) {
     let day = view.day;
     let title = match view.mode {
-        Mode::Book => format!("Book a session with {}", clip(view.mentor_name, 200)),
-        Mode::Move(id) => format!("Move booking {id} with {}", clip(view.mentor_name, 200)),
+        Mode::Book => format!("Book a session with {}", said(view.mentor_name, 60)),
+        Mode::Move(id) => format!("Move booking {id} with {}", said(view.mentor_name, 60)),
     };
     let zone_note = if day.viewer_zone {
         format!("Times in {} (your timezone).", day.tz.name())

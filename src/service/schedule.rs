@@ -179,10 +179,12 @@ impl Service {
             .await
     }
 
-    /// `/override list`: overrides from today (mentor's zone) on.
+    /// `/override list`: overrides from today (mentor's zone) on, or from the date `from`
+    /// (the pointer a cut list gives to the rest).
     pub async fn overrides(
         &self,
         user: UserId,
+        from: Option<&str>,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<Override>> {
         let mentor = self
@@ -190,7 +192,15 @@ impl Service {
             .mentor(user, override_horizon(now))
             .await?
             .ok_or(ServiceError::NotAMentorYet)?;
-        self.upcoming_overrides(&mentor, now).await
+        let from = match from {
+            Some(text) => Some(parse_date(text, local_date(mentor.schedule.tz(), now))?),
+            None => None,
+        };
+        let mut overrides = self.upcoming_overrides(&mentor, now).await?;
+        if let Some(from) = from {
+            overrides.retain(|o| o.date >= from);
+        }
+        Ok(overrides)
     }
 
     /// `/override remove`.

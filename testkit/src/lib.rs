@@ -84,6 +84,7 @@ pub mod google;
 mod interaction;
 mod launch;
 mod limits;
+pub mod markdown;
 mod message;
 mod observe;
 mod options;

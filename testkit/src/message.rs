@@ -119,6 +119,11 @@ impl Message {
         parts.retain(|p| !p.is_empty());
         parts.join("\n")
     }
+
+    /// [`Message::text`] as a reader sees it: Markdown escapes resolved.
+    pub fn shown(&self) -> String {
+        crate::markdown::unescape(&self.text())
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use poise::serenity_prelude as serenity;
 
 use super::{BotError, Context, ac_timezone, choices, me, note_mentor_here, say, show};
 use crate::discord::render::{
-    clip, mentee_session_lines, override_lines, settings_line, weekly_lines,
+    clip, mentee_session_lines, override_lines, said, settings_line, weekly_lines,
+    weekly_lines_within,
 };
+use crate::discord::text as limits;
 use crate::domain::UserId;
 use crate::scheduling::hours::format_ranges;
 use crate::scheduling::local_time::local_date;
@@ -95,16 +97,13 @@ async fn availability_set(
     if change.became_mentor {
         text.push_str("You're now a mentor. ");
     }
-    text.push_str(&format!(
-        "Your weekly hours ({}):\n{}",
-        schedule.tz().name(),
-        weekly_lines(schedule)
-    ));
+    text.push_str(&format!("Your weekly hours ({}):\n", schedule.tz().name()));
+    let mut tail = String::new();
     if change.merged {
-        text.push_str("Overlapping or touching ranges were merged.\n");
+        tail.push_str("Overlapping or touching ranges were merged.\n");
     }
     if let Some(old) = change.moved_from {
-        text.push_str(&format!(
+        tail.push_str(&format!(
             "Your schedule moved from {} to {} with the same wall times. Existing bookings stay at their times ({} upcoming).\n",
             old.name(),
             schedule.tz().name(),
@@ -112,10 +111,13 @@ async fn availability_set(
         ));
     }
     if change.became_mentor {
-        text.push_str(
+        tail.push_str(
             "Mentees can now book you with `/book`. Tune sessions with `/availability settings`.",
         );
     }
+    let room = limits::CONTENT.saturating_sub(limits::len(&text) + limits::len(&tail));
+    text.push_str(&weekly_lines_within(schedule, room));
+    text.push_str(&tail);
     say(ctx, text).await
 }
 
@@ -140,20 +142,22 @@ async fn availability_show(
         other => other?,
     };
     let title = if mentor.is_some() {
-        format!("{}'s availability", clip(&name, 200))
+        format!("{}'s availability", said(&name, 60))
     } else {
         "Your availability".to_owned()
     };
+    // The weekly hours go in the description: 7 days of the most ranges need up to 2,300
+    // characters, more than a field holds.
     let embed = serenity::CreateEmbed::new()
         .title(title)
-        .field(
-            format!("Weekly hours ({})", view.mentor.schedule.tz().name()),
-            weekly_lines(&view.mentor.schedule),
-            false,
-        )
+        .description(format!(
+            "**Weekly hours** ({})\n{}",
+            view.mentor.schedule.tz().name(),
+            weekly_lines(&view.mentor.schedule)
+        ))
         .field(
             "Upcoming overrides",
-            clip(&override_lines(&view.overrides), 1024),
+            override_lines(&view.overrides, limits::FIELD_VALUE, mentor.is_none()),
             false,
         )
         .field("Settings", settings_line(&view.mentor.settings), false);
@@ -176,7 +180,8 @@ async fn availability_clear(ctx: Context<'_>) -> Result<(), BotError> {
             " Your {} upcoming session(s) stay booked:\n",
             upcoming.len()
         ));
-        text.push_str(&mentee_session_lines(&upcoming));
+        let room = limits::CONTENT.saturating_sub(limits::len(&text));
+        text.push_str(&mentee_session_lines(&upcoming, room));
     }
     say(ctx, text).await
 }
@@ -268,7 +273,7 @@ async fn ac_overrides(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoco
     let overrides = ctx
         .data()
         .service
-        .overrides(me(ctx), Utc::now())
+        .overrides(me(ctx), None, Utc::now())
         .await
         .unwrap_or_default();
     let items = overrides
@@ -340,16 +345,26 @@ async fn override_add(
             "\nThese {} booking(s) on that date stay as they are:\n",
             added.bookings.len()
         ));
-        text.push_str(&mentee_session_lines(&added.bookings));
+        let room = limits::CONTENT.saturating_sub(limits::len(&text));
+        text.push_str(&mentee_session_lines(&added.bookings, room));
     }
     say(ctx, text).await
 }
 
 /// List your upcoming overrides.
 #[poise::command(slash_command, rename = "list")]
-async fn override_list(ctx: Context<'_>) -> Result<(), BotError> {
-    let overrides = ctx.data().service.overrides(me(ctx), Utc::now()).await?;
-    say(ctx, override_lines(&overrides)).await
+async fn override_list(
+    ctx: Context<'_>,
+    #[description = "Start at this date (YYYY-MM-DD) in your timezone; default: today"]
+    #[max_length = 40]
+    from: Option<String>,
+) -> Result<(), BotError> {
+    let overrides = ctx
+        .data()
+        .service
+        .overrides(me(ctx), from.as_deref(), Utc::now())
+        .await?;
+    say(ctx, override_lines(&overrides, limits::CONTENT, true)).await
 }
 
 /// Remove the override of one date.

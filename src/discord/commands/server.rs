@@ -6,7 +6,8 @@ use poise::serenity_prelude as serenity;
 use std::fmt::Write as _;
 
 use super::{BotError, Context, me, say, show};
-use crate::discord::render::{clip, ts, when};
+use crate::discord::render::{clip, said, ts, when};
+use crate::discord::text as limits;
 use crate::domain::{GuildId, RoleId};
 use crate::service::CalendarView;
 
@@ -74,7 +75,7 @@ fn calendar_status_text(view: &CalendarView) -> String {
             let email = account
                 .email
                 .as_deref()
-                .map(|e| format!("**{}**", clip(e, 100)))
+                .map(|e| format!("**{}**", said(e, 100)))
                 .unwrap_or_else(|| "your Google account".to_owned());
             if account.connected() {
                 format!(
@@ -140,27 +141,31 @@ pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
         )
         .await;
     }
-    let mut text = String::new();
-    for l in listings.iter().take(25) {
-        let name = l
-            .name
-            .as_deref()
-            .map(|n| clip(n, 60))
-            .unwrap_or_else(|| format!("<@{}>", l.user));
-        match l.next {
-            Some(slot) => text.push_str(&format!(
-                "• **{name}** — next free: {}\n",
-                when(slot.start())
-            )),
-            None => text.push_str(&format!("• **{name}** — no free slots right now\n")),
-        }
-    }
-    text.push_str(
-        "\nBook with `/book mentor:@name` or right-click a mentor → Apps → **Book a session**.",
-    );
+    let lines: Vec<String> = listings
+        .iter()
+        .take(25)
+        .map(|l| {
+            let name = l
+                .name
+                .as_deref()
+                .map(|n| said(n, 60))
+                .unwrap_or_else(|| format!("<@{}>", l.user));
+            match l.next {
+                Some(slot) => format!("• **{name}** — next free: {}\n", when(slot.start())),
+                None => format!("• **{name}** — no free slots right now\n"),
+            }
+        })
+        .collect();
+    let footer =
+        "\nBook with `/book mentor:@name` or right-click a mentor → Apps → **Book a session**.";
+    let room = limits::EMBED_DESCRIPTION - limits::len(footer);
+    let mut text = limits::fit_lines(&lines, listings.len(), room, |n, _| {
+        format!("…and {n} more (`/book mentor:@name` books any of them).\n")
+    });
+    text.push_str(footer);
     let embed = serenity::CreateEmbed::new()
         .title("Mentors")
-        .description(clip(&text, 4000));
+        .description(text);
     show(ctx, embed, vec![]).await
 }
 
@@ -214,7 +219,7 @@ async fn admin_mentor_role(
     let text = match role {
         Some(role) => format!(
             "Only members with the **{}** role can be booked in this server now.",
-            role.name
+            said(&role.name, 100)
         ),
         None => "Anyone who sets availability can be booked in this server now.".to_owned(),
     };

@@ -5,7 +5,7 @@ use poise::serenity_prelude as serenity;
 
 use super::{BotError, Context, choices, me, say, show};
 use crate::discord::picker::{Mode, PickerView, render};
-use crate::discord::render::{clip, slot_label, when};
+use crate::discord::render::{clip, said, slot_label, when};
 use crate::discord::{components, display_name};
 use crate::domain::{RoleFilter, UserId};
 use crate::scheduling::booking::Rejection;
@@ -210,7 +210,7 @@ pub async fn cancel(
             "Cancelled `{}` ({}) with {}. They'll get a DM{}.",
             cancelled.id,
             when(cancelled.interval.start()),
-            clip(other, 80),
+            said(other, 60),
             if reason.is_some() {
                 " with your reason"
             } else {
