@@ -923,3 +923,63 @@ async fn a_mentor_who_unticks_free_busy_gets_events_and_pickers_without_busy_che
     w.wait_status(&id, "synced").await;
     w.finish(bot).await;
 }
+
+/// The attempts of `booking`'s calendar job so far.
+async fn sync_attempts(w: &World, booking: &str) -> i64 {
+    let mut conn = sqlx_connect(&w.db()).await;
+    sqlx::query_scalar("SELECT attempts FROM jobs WHERE kind = 'calendar_sync' AND booking_id = ?")
+        .bind(booking)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Polls until `check` holds; a hang guard of two minutes, not a speed check.
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_google_slower_than_the_job_deadline_for_more_than_ten_attempts_still_gets_the_event_created()
+ {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    bot.stop().await;
+    // Each sync must end within nine tenths of a one-second lease; Google will take 1.2 s
+    // to answer each create, eleven times over.
+    let mut tuning = support::fast_tuning();
+    tuning.worker.lease = chrono::Duration::seconds(1);
+    let bot = Bot::start_tuned(&w.fake, &w.db(), Some(&w.google), tuning).await;
+    w.google.fail_next(
+        Route::EventsInsert,
+        vec![Fault::Delay(Duration::from_millis(1200)); 11],
+    );
+    let id = w.book(0).await;
+    eventually("the booking synced", || async {
+        w.calendar_status(&id).await == "synced"
+    })
+    .await;
+    let inserts = w.google.statuses(Route::EventsInsert);
+    assert!(inserts.len() >= 12, "{inserts:?}");
+    assert!(sync_attempts(&w, &id).await >= 12);
+    let all = w.google.events(EMAIL);
+    let events = live(&all);
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(
+        w.event_id(&id).await.as_deref(),
+        Some(events[0].id.as_str())
+    );
+    w.finish_expecting(
+        bot,
+        Expected {
+            google: vec![(Route::EventsInsert, 409)],
+            ..Expected::default()
+        },
+    )
+    .await;
+}

@@ -481,13 +481,15 @@ impl<M: Messenger> Inner<M> {
                     .unwrap_or(now + self.config.max_backoff);
                 self.retry(job, at, &error, Tally::Retried).await
             }
+            // Whatever went wrong, the event must still converge: no attempt limit here
+            // either (the run itself gives up, recording why, once the session has ended).
             Ok(Err(error)) => {
                 let error = format!("calendar sync: {}", crate::cause::chain(&error));
-                self.retry_or_fail(job, now, &error).await
+                self.retry_with_backoff(job, now, &error).await
             }
             Err(_) => {
                 let error = format!("calendar sync timed out after {time_left:?}");
-                self.retry_or_fail(job, now, &error).await
+                self.retry_with_backoff(job, now, &error).await
             }
         }
     }

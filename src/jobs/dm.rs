@@ -71,17 +71,13 @@ impl Dm<'_> {
 }
 
 impl<M: Messenger> Inner<M> {
-    /// Runs a `dm` or `dm_account` job: handed back if the lease has no time left, failed if
-    /// its payload is unreadable.
+    /// Runs a `dm` or `dm_account` job: failed if its payload is unreadable.
     pub(super) async fn run_dm(
         &self,
         job: &Job,
         now: DateTime<Utc>,
         deliver_by: Instant,
     ) -> Recorded {
-        if Instant::now() >= deliver_by {
-            return self.hand_back(job, now).await;
-        }
         let read = if job.kind == AccountNotice::JOB_KIND {
             serde_json::from_value(job.payload.clone()).map(Payload::Account)
         } else {
@@ -144,15 +140,6 @@ impl<M: Messenger> Inner<M> {
                     .await
             }
         }
-    }
-
-    /// Slow deliveries ahead of it used up the lease: hand the job back untouched.
-    async fn hand_back(&self, job: &Job, now: DateTime<Utc>) -> Recorded {
-        let error = job
-            .last_error
-            .as_deref()
-            .unwrap_or("not started within its lease");
-        self.retry(job, now, error, Tally::Skipped).await
     }
 
     /// Delivers `dm` by `deliver_by` and records what happened: done; failed for good

@@ -35,11 +35,13 @@
 //! `calendar_sync` jobs (one queued per booking, re-armed by each change) run the sync in
 //! `calendar`, which records the booking's new calendar state together with the job's
 //! outcome. Transient Google failures are retried with backoff (at least Google's
-//! `Retry-After`) without an attempt limit: the sync gives up only when the session has ended.
-//! Without Google configured they wait like jobs of an unknown kind.
+//! `Retry-After`) without an attempt limit, and so are time-outs and store errors: the sync
+//! gives up only when the session has ended, and then records why on the booking in the same
+//! transaction. Without Google configured they are put off by [`NO_HANDLER_DELAY`].
 //!
-//! Jobs of kinds this worker has no handler for (those of a later release) are put off by
-//! [`NO_HANDLER_DELAY`] with last error "no handler …": neither lost nor spinning.
+//! Every job: one whose lease ran out before it started (slow jobs ahead of it) is handed
+//! back untouched (lease dropped, claim uncounted). A row that can't be read, or of a kind
+//! this release doesn't know, is failed with the reason; the lane goes on.
 //!
 //! Files:
 //! - `worker`: the engine (claims, leases, concurrency, dispatch by kind, recording).

@@ -359,14 +359,25 @@ impl<M: Messenger> Worker<M> {
 impl<M: Messenger> Inner<M> {
     /// Runs one claimed job and records its outcome.
     async fn run_job(&self, job: &Job, now: DateTime<Utc>, deliver_by: Instant) -> Recorded {
-        let result = if job.kind == Notice::JOB_KIND || job.kind == AccountNotice::JOB_KIND {
+        let dm = job.kind == Notice::JOB_KIND || job.kind == AccountNotice::JOB_KIND;
+        let result = if Instant::now() >= deliver_by {
+            // Slow jobs ahead of it used up the lease: hand it back untouched.
+            self.store
+                .hand_back_job(job.id, &self.owner)
+                .await
+                .map(|held| self.held(held, Tally::Skipped))
+        } else if dm {
             self.run_dm(job, now, deliver_by).await
         } else if let (CALENDAR_SYNC, Some(google)) = (job.kind.as_str(), &self.google) {
             self.run_calendar(google, job, now, deliver_by).await
-        } else {
-            let error = format!("no handler for job kind `{}`", job.kind);
-            self.retry(job, now + NO_HANDLER_DELAY, &error, Tally::Skipped)
+        } else if job.kind == CALENDAR_SYNC {
+            // Google is not configured in this process (yet): keep the job for when it is.
+            let error = "Google Calendar is not configured";
+            self.retry(job, now + NO_HANDLER_DELAY, error, Tally::Skipped)
                 .await
+        } else {
+            let error = format!("unknown job kind `{}`", job.kind);
+            self.fail(job, now, &error).await
         };
         if let Err(error) = &result {
             tracing::error!(error = %crate::cause::chain(error), "could not record the job's outcome; it runs again after its lease");
@@ -392,6 +403,18 @@ impl<M: Messenger> Inner<M> {
         let at = now
             .checked_add_signed(wait)
             .unwrap_or(now + self.config.max_backoff);
+        self.retry(job, at, error, Tally::Retried).await
+    }
+
+    /// Retries with backoff however often it failed (calendar syncs: they stop only when the
+    /// session has ended).
+    pub(super) async fn retry_with_backoff(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        error: &str,
+    ) -> Recorded {
+        let at = now + self.config.backoff(job.attempts);
         self.retry(job, at, error, Tally::Retried).await
     }
 
@@ -478,7 +501,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn jobs_without_a_handler_are_put_off_an_hour_not_lost() {
+    async fn calendar_jobs_without_google_configured_are_put_off_an_hour_not_lost() {
         let f = fixture().await;
         let booking = f.book(START).await;
         let mut tx = f.store.write().await.unwrap();
@@ -499,9 +522,60 @@ mod tests {
         let sync = jobs.iter().find(|j| j.kind == "calendar_sync").unwrap();
         assert_eq!(sync.state, "queued");
         assert_eq!(sync.run_after, now() + NO_HANDLER_DELAY);
-        assert!(sync.last_error.as_deref().unwrap().contains("no handler"));
+        assert_eq!(
+            sync.last_error.as_deref(),
+            Some("Google Calendar is not configured")
+        );
         let soon = now() + Duration::minutes(59);
         assert_eq!(worker.run_due(soon).await.unwrap(), PassReport::default());
+    }
+
+    #[tokio::test]
+    async fn unreadable_rows_and_unknown_kinds_fail_with_the_reason_and_the_lane_goes_on() {
+        use sqlx::Connection;
+        let f = fixture().await;
+        let url = format!("sqlite://{}", f._dir.path().join("jobs.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for (kind, attempts, payload) in
+            [("dm", 0, "[1, 2]"), ("dm", -5, "{}"), ("teleport", 0, "{}")]
+        {
+            sqlx::query(
+                "INSERT INTO jobs (kind, attempts, payload, run_after, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(kind)
+            .bind(attempts)
+            .bind(payload)
+            .bind(now().timestamp() - 60)
+            .bind(now().timestamp() - 60)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        let booking = f.book(START).await;
+        let worker = f.worker(WorkerConfig::default());
+
+        // The booking's two DMs are delivered; the payload that is no notice and the unknown
+        // kind fail when run; the row whose booking id can't be read fails in the claim.
+        assert_eq!(worker.run_due(now()).await.unwrap(), report(2, 0, 2, 0));
+        assert_eq!(f.messenger.deliveries().len(), 2);
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, state, last_error FROM jobs WHERE booking_id IS NOT ? ORDER BY id",
+        )
+        .bind(booking.id.as_str())
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let states: Vec<&str> = rows.iter().map(|(_, s, _)| s.as_str()).collect();
+        assert_eq!(states, ["failed"; 3]);
+        let errors: Vec<&str> = rows.iter().map(|(_, _, e)| e.as_deref().unwrap()).collect();
+        assert!(errors[0].starts_with("unreadable payload: "), "{errors:?}");
+        assert!(
+            errors[1].starts_with("unreadable: ") && errors[1].ends_with(": attempts"),
+            "{errors:?}"
+        );
+        assert_eq!(errors[2], "unknown job kind `teleport`");
+        assert_eq!(worker.run_due(now()).await.unwrap(), PassReport::default());
     }
 
     #[tokio::test]
@@ -553,6 +627,7 @@ mod tests {
         );
         assert_eq!(handed_back.state, "queued");
         assert_eq!(handed_back.run_after, now(), "due again at once");
+        assert_eq!(handed_back.attempts, 0, "its claim uncounted");
         assert_eq!(f.messenger.calls().len(), 1, "the second was never started");
     }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::{StoreError, StoreResult, from_secs, to_secs};
+use super::{StoreError, StoreResult, from_secs, to_secs, to_secs_ceil};
 use crate::domain::BookingId;
 
 /// A job to queue.
@@ -139,19 +139,68 @@ pub(super) async fn claim(
     );
     let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(owner)
-        .bind(to_secs(lease_until))
+        // Rounded up: a lease stored in whole seconds must not end before the worker's
+        // deadline for the job (nine tenths of the lease), or another claim could run it
+        // at the same time.
+        .bind(to_secs_ceil(lease_until))
         .bind(to_secs(now))
         .bind(i64::from(limit));
     for kind in kinds.unwrap_or_default() {
         query = query.bind(kind.as_str());
     }
-    let rows: Vec<JobRow> = query.fetch_all(conn).await?;
-    let mut jobs = rows
-        .into_iter()
-        .map(JobRow::into_job)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let rows: Vec<JobRow> = query.fetch_all(&mut *conn).await?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.id;
+        match row.into_job() {
+            Ok(job) => jobs.push(job),
+            // One unreadable row must not stop the lane: it fails, with why, in this claim.
+            Err(error) => {
+                tracing::error!(job = id, error = %error, "unreadable job failed");
+                fail_unread(conn, id, now, &error.to_string()).await?;
+            }
+        }
+    }
     jobs.sort_by_key(|j| (j.run_after, j.id));
     Ok(jobs)
+}
+
+/// Fails a claimed row that can't be read as a job.
+async fn fail_unread(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    error: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?,
+                lease_owner = NULL, lease_until = NULL
+         WHERE id = ?",
+    )
+    .bind(to_secs(now))
+    .bind(format!("unreadable: {error}"))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Undoes a claim whose job never started: the lease is dropped and the claim uncounted, so
+/// the job is due again at once, as it was.
+pub(super) async fn hand_back(
+    conn: &mut SqliteConnection,
+    id: i64,
+    owner: &str,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET attempts = max(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND lease_owner = ? AND state = 'queued'",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// `lead`: statements sent ahead in the same round trip (see `WriteTx::lead`), or `""`.

@@ -404,6 +404,15 @@ impl Store {
         .await
     }
 
+    /// Undoes the claim of a job that never started (no lease time was left for it).
+    pub async fn hand_back_job(&self, id: i64, owner: &str) -> StoreResult<bool> {
+        let owner = owner.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move { jobs::hand_back(tx.conn().await?, id, &owner).await })
+        })
+        .await
+    }
+
     /// Releases a claimed job to run again at `run_after`, keeping `error`.
     pub async fn retry_job(
         &self,
@@ -423,6 +432,11 @@ impl Store {
 /// Seconds since the epoch, as stored.
 fn to_secs(instant: DateTime<Utc>) -> i64 {
     instant.timestamp()
+}
+
+/// Seconds since the epoch, rounded up.
+fn to_secs_ceil(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp() + i64::from(instant.timestamp_subsec_nanos() > 0)
 }
 
 /// Reads stored seconds back.

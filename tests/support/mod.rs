@@ -39,13 +39,23 @@ impl Bot {
     /// Starts the bot on `db` (Google Calendar on when `google` is given) and waits until
     /// it is connected and has registered its commands.
     pub async fn start(fake: &FakeDiscord, db: &Path, google: Option<&FakeGoogle>) -> Bot {
-        Bot::start_with(fake, db, google, |_| {}).await
+        Bot::start_with(fake, db, google, fast_tuning(), |_| {}).await
+    }
+
+    /// [`Bot::start`] with other timings.
+    pub async fn start_tuned(
+        fake: &FakeDiscord,
+        db: &Path,
+        google: Option<&FakeGoogle>,
+        tuning: Tuning,
+    ) -> Bot {
+        Bot::start_with(fake, db, google, tuning, |_| {}).await
     }
 
     /// [`Bot::start`] with commands registered globally, as in production (no
     /// `DISCORD_GUILD_ID`), so they also exist in DMs.
     pub async fn start_global(fake: &FakeDiscord, db: &Path) -> Bot {
-        Bot::start_with(fake, db, None, |vars| {
+        Bot::start_with(fake, db, None, fast_tuning(), |vars| {
             vars.remove("DISCORD_GUILD_ID");
         })
         .await
@@ -55,6 +65,7 @@ impl Bot {
         fake: &FakeDiscord,
         db: &Path,
         google: Option<&FakeGoogle>,
+        tuning: Tuning,
         adjust: impl FnOnce(&mut HashMap<String, String>),
     ) -> Bot {
         let ready_before = fake.ready_count();
@@ -65,7 +76,7 @@ impl Bot {
         adjust(&mut vars);
         let settings = Settings::from_vars(&vars).expect("settings");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_tuned(settings, fast_tuning(), async move {
+        let task = tokio::spawn(run_tuned(settings, tuning, async move {
             let _ = stopped.await;
         }));
         fake.wait_ready_count(ready_before + 1, WAIT)
