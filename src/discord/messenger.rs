@@ -63,7 +63,10 @@ fn classify(error: serenity::Error) -> DeliveryError {
         let status = response.status_code.as_u16();
         return match (status, response.error.code) {
             (_, 50007) => DeliveryError::Closed,
-            (429, _) => DeliveryError::RetryAfter(StdDuration::from_secs(1)),
+            // serenity keeps neither the body's `retry_after` nor the headers of a 429 it
+            // hands back (with its rate limiter on, it waits and retries itself; with a proxy
+            // base it is off), so the worker backs off, more each time.
+            (429, _) => DeliveryError::RetryAfter(None),
             (500..=599, _) => DeliveryError::Transient(format!("HTTP {status}")),
             _ => DeliveryError::Permanent(format!("HTTP {status}, code {}", response.error.code)),
         };

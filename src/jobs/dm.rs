@@ -184,8 +184,7 @@ impl<M: Messenger> Inner<M> {
                 Ok(recorded)
             }
             Err(error @ DeliveryError::RetryAfter(wait)) => {
-                self.retry_after(job, now, Some(wait), &error.to_string())
-                    .await
+                self.retry_after(job, now, wait, &error.to_string()).await
             }
             Err(error @ DeliveryError::Transient(_)) => {
                 self.retry_or_fail(job, now, &error.to_string()).await
@@ -400,8 +399,8 @@ mod tests {
         let f = fixture().await;
         f.messenger.answer(
             MENTOR,
-            vec![Err(DeliveryError::RetryAfter(StdDuration::from_millis(
-                89_500,
+            vec![Err(DeliveryError::RetryAfter(Some(
+                StdDuration::from_millis(89_500),
             )))],
         );
         let booking = f.book(START).await;
@@ -420,6 +419,34 @@ mod tests {
         assert_eq!(worker.run_due(early).await.unwrap(), PassReport::default());
         let due = now() + Duration::seconds(90);
         assert_eq!(worker.run_due(due).await.unwrap(), report(1, 0, 0, 0));
+        assert_eq!(f.job(&booking, "booked").await.state, "done");
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_without_a_delay_backs_off_more_each_time_and_never_fails_the_job() {
+        let f = fixture().await;
+        let limited = || Err(DeliveryError::RetryAfter(None));
+        f.messenger
+            .answer(MENTOR, vec![limited(), limited(), limited(), limited()]);
+        let booking = f.book(START).await;
+        let worker = f.worker(WorkerConfig {
+            max_attempts: 1,
+            ..WorkerConfig::default()
+        });
+        let mut at = now();
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            worker.run_due(at).await.unwrap();
+            let job = f.job(&booking, "booked").await;
+            assert_eq!(job.state, "queued", "{:?}", job.last_error);
+            waits.push((job.run_after - at).num_seconds());
+            at = job.run_after;
+        }
+        // 2 s doubling, each wait between half its step and the step (whole seconds).
+        for (wait, step) in waits.iter().zip([2, 4, 8, 16]) {
+            assert!((step / 2..=step).contains(wait), "{waits:?}");
+        }
+        worker.run_due(at).await.unwrap();
         assert_eq!(f.job(&booking, "booked").await.state, "done");
     }
 

@@ -38,9 +38,10 @@ pub enum DeliveryError {
     /// Recorded and never retried.
     #[error("50007: the recipient does not accept direct messages from the bot")]
     Closed,
-    /// Discord 429: try again after this long.
-    #[error("rate limited (retry after {0:?})")]
-    RetryAfter(StdDuration),
+    /// Discord 429: try again after this long, or with growing backoff when Discord's
+    /// `retry_after` is not known.
+    #[error("rate limited (retry after {})", .0.map_or("unknown".to_owned(), |d| format!("{d:?}")))]
+    RetryAfter(Option<StdDuration>),
     /// 5xx, timeouts, connection errors: retried with backoff.
     #[error("transient delivery failure: {0}")]
     Transient(String),

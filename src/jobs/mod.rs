@@ -23,8 +23,9 @@
 //! - unreadable payload or missing booking: failed;
 //! - [`DeliveryError::Closed`] (Discord 50007): failed with `50007` in the error, the actor
 //!   is told through [`Messenger::undeliverable`], never retried;
-//! - [`DeliveryError::RetryAfter`] (429): released until then, whatever the attempt count (a rate
-//!   limit is not the job's fault; the session start still bounds it);
+//! - [`DeliveryError::RetryAfter`] (429): released until Discord's `retry_after`, or with
+//!   growing backoff when it is unknown, whatever the attempt count (a rate limit is not the
+//!   job's fault; the session start still bounds it);
 //! - [`DeliveryError::Transient`] or a delivery timeout: retried with backoff
 //!   ([`WorkerConfig::backoff`]) until `max_attempts`, then failed;
 //! - [`DeliveryError::Permanent`] (other refusals): failed.

@@ -385,8 +385,8 @@ impl<M: Messenger> Inner<M> {
         result
     }
 
-    /// Retries after `wait` when the other side said how long (rate limits never fail a
-    /// job), else with backoff.
+    /// Retries after `wait` when the other side said how long, else with growing backoff:
+    /// either way a rate limit never fails a job.
     pub(super) async fn retry_after(
         &self,
         job: &Job,
@@ -395,7 +395,7 @@ impl<M: Messenger> Inner<M> {
         error: &str,
     ) -> Recorded {
         let Some(wait) = wait else {
-            return self.retry_or_fail(job, now, error).await;
+            return self.retry_with_backoff(job, now, error).await;
         };
         // Whole seconds, rounded up (the store keeps seconds), at least one.
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
