@@ -201,8 +201,87 @@ fn http_url(variable: &'static str, value: &str, example: &str) -> Result<String
     }
 }
 
+/// The variables of a `.env` file (none if there is no file). A line that can't be read is
+/// named by its number and variable, never echoed: it may hold a secret.
+pub fn dotenv_vars(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(e) if e.not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let mut vars = Vec::new();
+    for item in iter {
+        match item {
+            Ok(pair) => vars.push(pair),
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                return Err(unreadable_line(path, &text, &line));
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Ok(vars)
+}
+
+/// "`.env` line N (`NAME`) can't be read …" for the `line` dotenvy refused in `text`.
+fn unreadable_line(path: &std::path::Path, text: &str, line: &str) -> String {
+    let number = text
+        .find(line)
+        .map(|at| text[..at].matches('\n').count() + 1);
+    let name = line
+        .trim_start()
+        .trim_start_matches("export ")
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        });
+    let place = match (number, name) {
+        (Some(n), Some(name)) => format!("line {n} ({name})"),
+        (Some(n), None) => format!("line {n}"),
+        (None, Some(name)) => format!("the line of {name}"),
+        (None, None) => "a line".to_owned(),
+    };
+    format!(
+        "{}: {place} can't be read; check its quotes and escapes (a value with spaces or `#` needs quotes)",
+        path.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unreadable_env_line_is_named_by_number_and_variable_never_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "# comment\nDISCORD_APPLICATION=1\nDISCORD_TOKEN=\"s3cret-token\\q\nLOG=info\n",
+        )
+        .unwrap();
+        let error = super::dotenv_vars(&path).unwrap_err();
+        assert!(
+            error.contains("line 3 (DISCORD_TOKEN) can't be read"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_env_file_is_no_variables_and_a_good_one_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        assert_eq!(super::dotenv_vars(&path).unwrap(), vec![]);
+        std::fs::write(&path, "A=1\nexport B=\"two words\"\n").unwrap();
+        assert_eq!(
+            super::dotenv_vars(&path).unwrap(),
+            vec![("A".into(), "1".into()), ("B".into(), "two words".into())]
+        );
+    }
+
     use super::*;
 
     const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123";

@@ -50,17 +50,10 @@ fn main() -> ExitCode {
 
 /// The process environment over `.env` (the environment wins, as with docker and systemd).
 fn environment() -> Result<HashMap<String, String>, String> {
-    let mut vars = HashMap::new();
-    match dotenvy::from_path_iter(".env") {
-        Ok(iter) => {
-            for item in iter {
-                let (key, value) = item.map_err(|e| format!(".env: {e}"))?;
-                vars.insert(key, value);
-            }
-        }
-        Err(e) if e.not_found() => {}
-        Err(e) => return Err(format!(".env: {e}")),
-    }
+    let mut vars: HashMap<String, String> =
+        mentorbot::config::dotenv_vars(std::path::Path::new(".env"))?
+            .into_iter()
+            .collect();
     vars.extend(
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),

@@ -45,6 +45,27 @@ fn a_malformed_setting_in_dot_env_is_named_and_nothing_starts() {
 }
 
 #[test]
+fn an_unreadable_dot_env_line_is_named_by_number_and_variable_and_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("LOG=info\nDISCORD_TOKEN=\"{BOT_TOKEN}\\q\n"),
+    )
+    .unwrap();
+    let out = mentorbot(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(".env: line 2 (DISCORD_TOKEN) can't be read"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(BOT_TOKEN),
+        "the token never reaches the output"
+    );
+}
+
+#[test]
 fn the_database_is_migrated_before_connecting_and_a_refused_connection_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     // Port 9 on loopback refuses connections: no request leaves the machine.
