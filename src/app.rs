@@ -101,7 +101,8 @@ pub async fn run_tuned(
     let service = match &google {
         Some(google) => Service::with_google(store.clone(), google.clone()),
         None => Service::new(store.clone()),
-    };
+    }
+    .with_max_upcoming(settings.max_upcoming_per_mentee);
     let listener = tokio::net::TcpListener::bind(settings.http_bind)
         .await
         .with_context(|| format!("listening on {} (HTTP_BIND)", settings.http_bind))?;

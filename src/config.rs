@@ -30,6 +30,9 @@ pub struct Settings {
     pub public_base_url: String,
     /// Google Calendar, when `GOOGLE_CLIENT_ID` is set.
     pub google: Option<GoogleSettings>,
+    /// `MAX_UPCOMING_PER_MENTEE`: most upcoming sessions one member may hold as mentee, with
+    /// all mentors together (`None`: no cap, from `0`).
+    pub max_upcoming_per_mentee: Option<u32>,
 }
 
 /// Google Calendar's settings: the OAuth client, its endpoints and the token key.
@@ -171,6 +174,20 @@ impl Settings {
             }
         };
 
+        let max_upcoming_per_mentee = match get("MAX_UPCOMING_PER_MENTEE") {
+            None => Some(crate::service::DEFAULT_MAX_UPCOMING),
+            Some(v) => match v.parse::<u32>() {
+                Ok(0) => None,
+                Ok(n) if n <= 1000 => Some(n),
+                _ => {
+                    return Err(error(
+                        "MAX_UPCOMING_PER_MENTEE",
+                        format!("`{v}` is not a number from 0 (no cap) to 1000"),
+                    ));
+                }
+            },
+        };
+
         Ok(Settings {
             discord_token: Secret::new(token),
             database,
@@ -180,6 +197,7 @@ impl Settings {
             http_bind,
             public_base_url,
             google,
+            max_upcoming_per_mentee,
         })
     }
 }

@@ -486,6 +486,54 @@ async fn the_mentee_cap_counts_upcoming_bookings_with_that_mentor() {
 }
 
 #[tokio::test]
+async fn a_mentee_may_hold_only_so_many_upcoming_sessions_with_all_mentors_together() {
+    let (service, _dir) = service().await;
+    let service = service.with_max_upcoming(Some(3));
+    berlin_mentor(&service).await;
+    service
+        .set_availability(OTHER, "mon-fri", "09:00-12:00", Some("UTC"), utc(NOW))
+        .await
+        .unwrap();
+    let first = service
+        .book(&request(MENTOR, MENTEE, "2026-11-24T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap();
+    for start in ["2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z"] {
+        service
+            .book(&request(OTHER, MENTEE, start), utc(NOW))
+            .await
+            .unwrap();
+    }
+    let err = service
+        .book(&request(MENTOR, MENTEE, "2026-11-25T08:00:00Z"), utc(NOW))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Rejected(Rejection::MenteeTotalLimit { limit: 3 })
+        ),
+        "{err:?}"
+    );
+    // At the cap, moving one is still allowed (it does not count itself)...
+    service
+        .reschedule(
+            MENTEE,
+            first.id.as_str(),
+            utc("2026-11-25T08:00:00Z"),
+            utc(NOW),
+        )
+        .await
+        .unwrap();
+    // ...and a session that has ended no longer counts.
+    let later = utc("2026-11-24T11:00:00Z");
+    service
+        .book(&request(MENTOR, MENTEE, "2026-11-26T08:00:00Z"), later)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn cancelling_frees_the_slot_keeps_the_reason_and_tells_the_other_person() {
     let (service, _dir) = service().await;
     berlin_mentor(&service).await;

@@ -229,6 +229,8 @@ impl Scenario {
             mentee_busy: &[],
             mentee_active_with_mentor: 0,
             max_per_mentee: None,
+            mentee_upcoming: 0,
+            max_upcoming: None,
         })
         .map_err(|rejection| format!("{rejection:?}"))
     }

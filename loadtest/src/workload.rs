@@ -158,7 +158,7 @@ async fn book(world: &World, me: &FakeUser, rng: &mut Rng, mine: &mut Vec<(Strin
             mine.push((id, start));
             return;
         }
-        let Some(outcome) = expected_refusal(&text, start) else {
+        let Some(outcome) = expected_refusal(&text, start, may_be_at_cap(world, mine)) else {
             world.unexpected("Confirm", &text);
             return;
         };
@@ -208,16 +208,26 @@ async fn choose_and_confirm(
     Some(world.click(me, &chosen, &confirm).await)
 }
 
+/// Whether a mentee holding `mine` may hold the most upcoming sessions a mentee may (the bot's default cap):
+/// those it knows of, plus any booking whose outcome nobody knows.
+fn may_be_at_cap(world: &World, mine: &[(String, i64)]) -> bool {
+    let cap = mentorbot::service::DEFAULT_MAX_UPCOMING as usize;
+    mine.len() + world.ledger().uncertain >= cap
+}
+
 /// The outcome of a Confirm of the slot at `start` that the bot refused with `text`, if the
 /// load expects that refusal: the slot was just taken, the mentee already has a session then,
-/// or the slot came within the minimum notice.
-fn expected_refusal(text: &str, start: i64) -> Option<&'static str> {
+/// the slot came within the minimum notice, or (for a new booking, `may_be_at_cap`) the
+/// mentee holds the most upcoming sessions anyone may.
+fn expected_refusal(text: &str, start: i64, may_be_at_cap: bool) -> Option<&'static str> {
     if text.contains("just taken") {
         Some("slot taken")
     } else if text.contains("already have a session") {
         Some("own overlap")
     } else if text.contains("too soon") && notice_passed(start) {
         Some("notice passed")
+    } else if text.contains("the most anyone may hold") && may_be_at_cap {
+        Some("mentee at cap")
     } else {
         None
     }
@@ -302,7 +312,7 @@ async fn reschedule(world: &World, me: &FakeUser, rng: &mut Rng, mine: &mut Vec<
             b.start = start;
         }
         mine[index].1 = start;
-    } else if let Some(outcome) = expected_refusal(&text, start) {
+    } else if let Some(outcome) = expected_refusal(&text, start, false) {
         world.ledger().outcome(outcome);
     } else {
         world.unexpected("Confirm (move)", &text);

@@ -73,6 +73,14 @@ pub enum Rejection {
         /// The mentor's `max_per_mentee`.
         limit: u32,
     },
+    /// The mentee holds the most upcoming sessions anyone may hold, with all mentors together.
+    #[error(
+        "You already hold {limit} upcoming sessions, the most anyone may hold here. Cancel one or wait until one has taken place."
+    )]
+    MenteeTotalLimit {
+        /// The instance's `MAX_UPCOMING_PER_MENTEE`.
+        limit: u32,
+    },
     /// No such booking, or not one of the user's (the two look the same: no data leaks).
     #[error("No booking with that id among your sessions. `/bookings` lists yours.")]
     NotFound,
@@ -105,6 +113,10 @@ pub struct BookingRequest<'a> {
     pub mentee_active_with_mentor: u32,
     /// The mentor's `max_per_mentee`.
     pub max_per_mentee: Option<u32>,
+    /// Active, not yet ended bookings this mentee holds as mentee, with any mentor.
+    pub mentee_upcoming: u32,
+    /// The most of those anyone may hold (the instance's setting).
+    pub max_upcoming: Option<u32>,
 }
 
 /// Checks a booking against every rule; on success returns the session's interval.
@@ -148,6 +160,12 @@ pub fn check_booking(request: &BookingRequest<'_>) -> Result<Interval, Rejection
         .filter(|limit| request.mentee_active_with_mentor >= *limit)
     {
         return Err(Rejection::MenteeLimit { limit });
+    }
+    if let Some(limit) = request
+        .max_upcoming
+        .filter(|limit| request.mentee_upcoming >= *limit)
+    {
+        return Err(Rejection::MenteeTotalLimit { limit });
     }
     Ok(slot)
 }
@@ -209,6 +227,8 @@ mod tests {
         mentee_busy: Vec<Interval>,
         with_mentor: u32,
         max_per_mentee: Option<u32>,
+        upcoming: u32,
+        max_upcoming: Option<u32>,
     }
 
     impl Case {
@@ -221,6 +241,8 @@ mod tests {
                 mentee_busy: vec![],
                 with_mentor: 0,
                 max_per_mentee: None,
+                upcoming: 0,
+                max_upcoming: None,
             }
         }
 
@@ -240,6 +262,8 @@ mod tests {
                 mentee_busy: &self.mentee_busy,
                 mentee_active_with_mentor: self.with_mentor,
                 max_per_mentee: self.max_per_mentee,
+                mentee_upcoming: self.upcoming,
+                max_upcoming: self.max_upcoming,
             })
         }
     }
@@ -343,6 +367,19 @@ mod tests {
             case.check(MENTEE, "2026-11-23T09:30:00Z", NOW),
             Err(Rejection::MenteeLimit { limit: 2 })
         );
+    }
+
+    #[test]
+    fn a_mentee_at_the_instance_wide_limit_is_refused_and_one_below_it_is_not() {
+        let mut case = Case::new();
+        case.max_upcoming = Some(10);
+        case.upcoming = 10;
+        assert_eq!(
+            case.check(MENTEE, "2026-11-23T09:30:00Z", NOW),
+            Err(Rejection::MenteeTotalLimit { limit: 10 })
+        );
+        case.upcoming = 9;
+        assert!(case.check(MENTEE, "2026-11-23T09:30:00Z", NOW).is_ok());
     }
 
     fn facts(status: BookingStatus) -> BookingFacts {

@@ -54,13 +54,16 @@ impl Service {
         self.check_plausible(request.mentor, request.start, now)
             .await?;
         let request = request.clone();
-        let external = self.cached_busy(request.mentor, request.start, now).await?;
-        let calendar = self.google.is_some();
+        let outside = Outside {
+            external: self.cached_busy(request.mentor, request.start, now).await?,
+            calendar: self.google.is_some(),
+            max_upcoming: self.max_upcoming,
+        };
         let cache = Arc::clone(&self.cache);
         let booked = self
             .store
             .transact_then(
-                move |tx| Box::pin(book_in(tx, request, now, external, calendar)),
+                move |tx| Box::pin(book_in(tx, request, now, outside)),
                 move |booked: &Booking| {
                     cache.update_busy((booked.mentor, booked.mentee), None, Some(booked.interval));
                 },
@@ -124,12 +127,16 @@ impl Service {
             }
             None => return Err(Rejection::NotFound.into()),
         };
-        let calendar = self.google.is_some();
+        let outside = Outside {
+            external,
+            calendar: self.google.is_some(),
+            max_upcoming: self.max_upcoming,
+        };
         let cache = Arc::clone(&self.cache);
         let moved = self
             .store
             .transact_then(
-                move |tx| Box::pin(reschedule_in(tx, actor, id, start, now, external, calendar)),
+                move |tx| Box::pin(reschedule_in(tx, actor, id, start, now, outside)),
                 // Where it was is not at hand (a concurrent move may have won): forget.
                 move |moved: &Booking| cache.forget_busy(&[moved.mentor, moved.mentee]),
             )
@@ -218,18 +225,31 @@ impl Service {
     }
 }
 
+/// What a booking's transaction takes from outside the database: Google busy times (read
+/// before it), whether calendar syncs are queued, and the instance's cap on upcoming
+/// sessions per mentee.
+struct Outside {
+    external: Vec<Interval>,
+    calendar: bool,
+    max_upcoming: Option<u32>,
+}
+
 async fn book_in(
     tx: &mut WriteTx,
     request: BookRequest,
     now: DateTime<Utc>,
-    external: Vec<Interval>,
-    calendar: bool,
+    outside: Outside,
 ) -> ServiceResult<Booking> {
     let mentor = tx
         .mentor(request.mentor, override_horizon(now))
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
+    let Outside {
+        external,
+        calendar,
+        max_upcoming,
+    } = outside;
     let facts = CommitFacts::load(
         tx,
         &mentor,
@@ -240,8 +260,13 @@ async fn book_in(
         external,
     )
     .await?;
-    let interval =
-        check_booking(&facts.request(&mentor, request.mentee, request.start, now, &policy))?;
+    let interval = check_booking(&facts.request(
+        &mentor,
+        request.mentee,
+        (request.start, now),
+        &policy,
+        max_upcoming,
+    ))?;
 
     let mut new = NewBooking {
         id: BookingId::from_random(0),
@@ -327,8 +352,7 @@ async fn reschedule_in(
     id: BookingId,
     start: DateTime<Utc>,
     now: DateTime<Utc>,
-    external: Vec<Interval>,
-    calendar: bool,
+    outside: Outside,
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
     check_reschedule(&current.facts(), actor, now)?;
@@ -337,9 +361,20 @@ async fn reschedule_in(
         .await?
         .ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
+    let Outside {
+        external,
+        calendar,
+        max_upcoming,
+    } = outside;
     let facts =
         CommitFacts::load(tx, &mentor, current.mentee, start, now, Some(&id), external).await?;
-    let interval = check_booking(&facts.request(&mentor, current.mentee, start, now, &policy))?;
+    let interval = check_booking(&facts.request(
+        &mentor,
+        current.mentee,
+        (start, now),
+        &policy,
+        max_upcoming,
+    ))?;
     if interval == current.interval {
         return Err(ServiceError::SameTime);
     }
@@ -397,13 +432,14 @@ impl CommitFacts {
         ))
     }
 
+    /// The request to check: `mentee` at `start` (as of `now`).
     fn request<'a>(
         &'a self,
         mentor: &'a Mentor,
         mentee: UserId,
-        start: DateTime<Utc>,
-        now: DateTime<Utc>,
+        (start, now): (DateTime<Utc>, DateTime<Utc>),
         policy: &'a SlotPolicy,
+        max_upcoming: Option<u32>,
     ) -> BookingRequest<'a> {
         BookingRequest {
             mentor: mentor.user,
@@ -420,6 +456,8 @@ impl CommitFacts {
             mentee_busy: &self.0.mentee_busy,
             mentee_active_with_mentor: self.0.upcoming_between,
             max_per_mentee: mentor.settings.mentee_cap(),
+            mentee_upcoming: self.0.mentee_upcoming,
+            max_upcoming,
         }
     }
 }

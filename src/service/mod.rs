@@ -53,7 +53,12 @@ pub struct Service {
     store: Store,
     google: Option<Arc<Google>>,
     cache: Arc<cache::ReadCache>,
+    /// The most upcoming sessions a mentee may hold with all mentors together.
+    max_upcoming: Option<u32>,
 }
+
+/// [`Service::with_max_upcoming`]'s default (`MAX_UPCOMING_PER_MENTEE`).
+pub const DEFAULT_MAX_UPCOMING: u32 = 10;
 
 /// Overrides are kept from a few days back so that tails of past-midnight ranges and
 /// zone edges near "today" see them.
@@ -85,6 +90,7 @@ impl Service {
             store,
             google: None,
             cache: Arc::default(),
+            max_upcoming: Some(DEFAULT_MAX_UPCOMING),
         }
     }
 
@@ -95,7 +101,15 @@ impl Service {
             store,
             google: Some(google),
             cache: Arc::default(),
+            max_upcoming: Some(DEFAULT_MAX_UPCOMING),
         }
+    }
+
+    /// The same use cases with another cap on a mentee's upcoming sessions (with all
+    /// mentors together); `None` for no cap.
+    pub fn with_max_upcoming(mut self, max: Option<u32>) -> Service {
+        self.max_upcoming = max;
+        self
     }
 
     /// Google Calendar, when configured.

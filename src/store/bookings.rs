@@ -331,6 +331,8 @@ pub struct PairBusy {
     pub mentor_day_starts: Vec<DateTime<Utc>>,
     /// Active bookings of the mentee with the mentor that have not ended.
     pub upcoming_between: u32,
+    /// Active bookings of the mentee as mentee, with any mentor, that have not ended.
+    pub mentee_upcoming: u32,
 }
 
 /// Rows `(who, start, end, as_mentor)`: the active bookings of user `?1` (who 0) and `?2`
@@ -415,8 +417,9 @@ pub(super) async fn pair_busy(
     except: Option<&BookingId>,
 ) -> StoreResult<PairBusy> {
     // One round trip for everything a booking check reads about the two people: busy rows
-    // (who 0 and 1), the upcoming count (who 2) and the mentor's day (who 3, only when the
-    // mentor caps bookings per day: ?7 and ?8 are then its bounds).
+    // (who 0 and 1), the upcoming counts (who 2: with this mentor; who 4: with anyone) and
+    // the mentor's day (who 3, only when the mentor caps bookings per day: ?7 and ?8 are
+    // then its bounds).
     let sql = format!(
         "{BUSY_ROWS}
          UNION ALL
@@ -425,6 +428,9 @@ pub(super) async fn pair_busy(
          UNION ALL
          SELECT 3, start_at, end_at, 1 FROM bookings WHERE status = 'active' AND mentor_id = ?1
            AND ?7 IS NOT NULL AND start_at >= ?7 AND start_at < ?8 AND id IS NOT ?6
+         UNION ALL
+         SELECT 4, count(*), 0, 0 FROM bookings WHERE status = 'active' AND mentee_id = ?2
+           AND end_at > ?5 AND id IS NOT ?6
          ORDER BY 1, 2"
     );
     let rows: Vec<(i64, i64, i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -443,14 +449,16 @@ pub(super) async fn pair_busy(
         match who {
             0 => pair.mentor_busy.push(interval(start, end)?),
             1 => pair.mentee_busy.push(interval(start, end)?),
-            2 => {
-                pair.upcoming_between = u32::try_from(start)
-                    .map_err(|_| StoreError::Corrupt(format!("count {start}")))?
-            }
-            _ => pair.mentor_day_starts.push(from_secs(start)?),
+            2 => pair.upcoming_between = count(start)?,
+            3 => pair.mentor_day_starts.push(from_secs(start)?),
+            _ => pair.mentee_upcoming = count(start)?,
         }
     }
     Ok(pair)
+}
+
+fn count(n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count {n}")))
 }
 
 pub(super) async fn cancel(
