@@ -241,6 +241,41 @@ mod tests {
     }
 
     #[test]
+    fn clearing_weekly_hours_leaves_overrides_and_windows_only_on_their_dates() {
+        let mut s = Schedule::new(chrono_tz::UTC);
+        assert!(s.has_no_weekly_hours());
+        s.set_weekly(Days::WEEKDAYS, &[r((9, 0), (12, 0))]);
+        assert!(!s.has_no_weekly_hours());
+        s.set_override(d(2026, 11, 29), &[r((10, 0), (11, 0))]);
+        s.clear_weekly();
+        assert!(s.has_no_weekly_hours());
+        assert!(day_windows(&s, d(2026, 11, 23)).is_empty());
+        assert_eq!(
+            day_windows(&s, d(2026, 11, 29)),
+            vec![iv("2026-11-29T10:00:00Z", "2026-11-29T11:00:00Z")]
+        );
+    }
+
+    #[test]
+    fn an_override_is_found_by_its_date_and_removing_it_brings_the_weekly_hours_back() {
+        let mut s = Schedule::new(chrono_tz::UTC);
+        s.set_weekly(Days::WEEKDAYS, &[r((9, 0), (12, 0))]);
+        let monday = d(2026, 11, 23);
+        assert_eq!(s.override_on(monday), None);
+        assert!(!s.remove_override(monday), "nothing to remove");
+        s.set_override(monday, &[r((13, 0), (14, 0))]);
+        assert_eq!(s.override_on(monday), Some(&[r((13, 0), (14, 0))][..]));
+        s.set_override(d(2026, 11, 24), &[]);
+        assert_eq!(s.override_on(d(2026, 11, 24)), Some(&[][..]));
+        assert!(s.remove_override(monday));
+        assert_eq!(s.override_on(monday), None);
+        assert_eq!(
+            day_windows(&s, monday),
+            vec![iv("2026-11-23T09:00:00Z", "2026-11-23T12:00:00Z")]
+        );
+    }
+
+    #[test]
     fn an_override_on_a_day_without_weekly_hours_opens_it() {
         let mut s = Schedule::new(chrono_tz::UTC);
         s.set_weekly(Days::WEEKDAYS, &[r((9, 0), (12, 0))]);
