@@ -1,17 +1,28 @@
 //! The embedded HTTP server (`HTTP_BIND`): the two OAuth pages a mentor's browser visits,
 //! and `/healthz` for supervisors. Put a TLS reverse proxy in front of it in production
 //! (`PUBLIC_BASE_URL` is what browsers see).
+//!
+//! It is reachable by anyone, so it has limits of its own (hyper's HTTP/1 with our accept
+//! loop, since `axum::serve` has no header timeout): at most [`MAX_CONNECTIONS`] at once,
+//! [`HEADER_TIMEOUT`] to send the request head (slow-loris connections are dropped), a
+//! query string of at most [`MAX_QUERY`] bytes, [`REQUEST_TIMEOUT`] per request, and a
+//! shutdown that waits at most [`SHUTDOWN_GRACE`] for requests in flight.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 
 use crate::service::{OAuthFailure, Service};
 
@@ -27,24 +38,97 @@ pub struct HttpState {
     pub gateway: GatewayCheck,
 }
 
+/// Most connections served at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 512;
+/// How long a client has to send a request's head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take (a callback waits for Google, whose calls time out sooner).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest query string: Google's callback is well under 1 KB.
+pub const MAX_QUERY: usize = 4096;
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The routes: `/oauth/google/start`, `/oauth/google/callback`, `/healthz`.
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/oauth/google/start", get(oauth_start))
         .route("/oauth/google/callback", get(oauth_callback))
+        .layer(axum::middleware::from_fn(limits))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Refuses overlong query strings and times requests out.
+async fn limits(request: Request, next: Next) -> Response {
+    if request.uri().query().is_some_and(|q| q.len() > MAX_QUERY) {
+        return (StatusCode::URI_TOO_LONG, "The address is too long.\n").into_response();
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("an HTTP request timed out");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "That took too long. Please try again.\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish for up to [`SHUTDOWN_GRACE`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(error) => {
+                    tracing::warn!(%error, "accepting an HTTP connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that stalls or hangs up is its own business.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("HTTP requests still running at shutdown were dropped");
+    }
+    Ok(())
 }
 
 async fn healthz(State(state): State<HttpState>) -> Response {

@@ -983,3 +983,70 @@ async fn a_google_slower_than_the_job_deadline_for_more_than_ten_attempts_still_
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_stalled_connections_do_not_stop_healthz_a_real_connect_or_shutdown() {
+    use tokio::io::AsyncWriteExt;
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let address = bot.http_base.trim_start_matches("http://").to_owned();
+    // Each starts a request head and never finishes it.
+    let mut stalled = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: mentorbot\r\nX-Slow: ")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let health = w
+        .browser
+        .get(format!("{}/healthz", bot.http_base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    w.connect().await;
+    // Shutdown waits for requests in flight, not for heads that never come.
+    tokio::time::timeout(Duration::from_secs(30), w.finish(bot))
+        .await
+        .expect("the bot stopped");
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_oauth_states_and_overlong_queries_are_refused_without_touching_the_database() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    support::wait_jobs_drained(&w.db()).await;
+    let before = support::dump(&w.db()).await;
+    let plausible_but_unknown = "A".repeat(22);
+    for (path, status) in [
+        ("/oauth/google/start?state=junk".to_owned(), 400),
+        ("/oauth/google/start?state='%20OR%201=1".to_owned(), 400),
+        ("/oauth/google/callback?state=junk&code=x".to_owned(), 400),
+        (
+            format!("/oauth/google/callback?state={}&code=x", "b".repeat(4000)),
+            400,
+        ),
+        (
+            format!("/oauth/google/callback?state={plausible_but_unknown}&code=x"),
+            400,
+        ),
+        (
+            format!("/oauth/google/start?state={}", "c".repeat(5000)),
+            414,
+        ),
+    ] {
+        let response = w
+            .browser
+            .get(format!("{}{path}", bot.http_base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+    assert_eq!(support::dump(&w.db()).await, before);
+    w.finish(bot).await;
+}

@@ -150,6 +150,16 @@ impl OAuth {
         })
     }
 
+    /// Whether `state` could be one [`OAuth::new_request`] made (22 characters of base64url:
+    /// oauth2's 16 random bytes), checked before any database work so junk callbacks cost
+    /// nothing.
+    pub fn plausible_state(state: &str) -> bool {
+        state.len() == 22
+            && state
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     /// A fresh random PKCE verifier and a fresh `state` of 128 random bits.
     pub fn new_request() -> PendingAuth {
         let (_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -368,6 +378,22 @@ fn classify(error: RequestTokenError<TokenHttpError, BasicErrorResponse>) -> OAu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_new_state_is_plausible_and_junk_is_not() {
+        for _ in 0..100 {
+            assert!(OAuth::plausible_state(&OAuth::new_request().state));
+        }
+        for junk in [
+            "",
+            "abc",
+            &"a".repeat(23),
+            "aaaaaaaaaaaaaaaaaaaa%0",
+            "aaaaaaaaaaaaaaaaaaaa'\"",
+        ] {
+            assert!(!OAuth::plausible_state(junk), "{junk:?}");
+        }
+    }
 
     use std::net::SocketAddr;
 

@@ -165,6 +165,9 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<String, OAuthFailure> {
         let google = self.google.as_ref().ok_or(OAuthFailure::Off)?;
+        if !Google::plausible_state(state) {
+            return Err(OAuthFailure::BadState);
+        }
         let pending = self
             .store
             .oauth_state(state)
@@ -184,8 +187,9 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Connected, OAuthFailure> {
         let google = self.google.as_ref().ok_or(OAuthFailure::Off)?;
+        // Junk never reaches the single writer that Confirm clicks wait on.
         let state = state
-            .filter(|s| !s.is_empty())
+            .filter(|s| Google::plausible_state(s))
             .ok_or(OAuthFailure::BadState)?
             .to_owned();
         // Consumed first: whatever happens next, this state never works again.

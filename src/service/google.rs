@@ -195,6 +195,11 @@ impl Google {
         (request.state, pending)
     }
 
+    /// Whether `state` could be one of ours (checked before any database work).
+    pub fn plausible_state(state: &str) -> bool {
+        OAuth::plausible_state(state)
+    }
+
     /// Google's consent URL for a stored connect request.
     pub fn consent_url(&self, state: &str, pending: &OAuthState) -> anyhow::Result<String> {
         let verifier = self.open_verifier(pending)?;
