@@ -239,6 +239,43 @@ mod tests {
     }
 
     #[test]
+    fn the_first_free_slot_is_the_earliest_one_and_none_when_there_is_none() {
+        let s = weekday_mornings(chrono_tz::UTC);
+        let p = SlotPolicy::default();
+        let busy = [iv("2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z")];
+        let first = first_free_slot(
+            &SlotInputs {
+                busy: &busy,
+                ..inputs(&s, &p, "2026-11-20T00:00:00Z")
+            },
+            iv("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z"),
+        );
+        assert_eq!(
+            first,
+            Some(iv("2026-11-23T10:00:00Z", "2026-11-23T10:30:00Z"))
+        );
+        let weekend = iv("2026-11-28T00:00:00Z", "2026-11-30T00:00:00Z");
+        assert_eq!(
+            first_free_slot(&inputs(&s, &p, "2026-11-20T00:00:00Z"), weekend),
+            None
+        );
+    }
+
+    #[test]
+    fn a_policy_whose_step_is_not_positive_offers_nothing_instead_of_looping() {
+        let s = weekday_mornings(chrono_tz::UTC);
+        let day = iv("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z");
+        for buffer in [-30, -45] {
+            let p = SlotPolicy {
+                buffer: Duration::minutes(buffer),
+                ..SlotPolicy::default()
+            };
+            assert!(p.step() <= Duration::zero());
+            assert!(free_slots(&inputs(&s, &p, "2026-11-20T00:00:00Z"), day).is_empty());
+        }
+    }
+
+    #[test]
     fn a_buffer_widens_the_step_and_keeps_distance_from_bookings() {
         let s = weekday_mornings(chrono_tz::UTC);
         let p = SlotPolicy {
