@@ -43,6 +43,8 @@ pub struct Tuning {
     pub worker: WorkerConfig,
     /// Google's caches, timeouts and Meet polling.
     pub google: GoogleOptions,
+    /// How long finished jobs and idle listings are kept, and how often that is enforced.
+    pub retention: crate::housekeeping::Retention,
 }
 
 /// Runs until SIGINT or SIGTERM.
@@ -213,6 +215,14 @@ pub async fn run_tuned(
         service: service.clone(),
         gateway,
     });
+    let mut housekeeping_stopped = workers_stopped.clone();
+    let housekeeping_task = tokio::spawn(crate::housekeeping::run(
+        store.clone(),
+        tuning.retention.clone(),
+        async move {
+            let _ = housekeeping_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(http::serve(listener, router, async move {
         let _ = http_stopped.await;
@@ -232,6 +242,9 @@ pub async fn run_tuned(
         if let Err(e) = task.await {
             tracing::error!(error = %e, "a job worker stopped abnormally");
         }
+    }
+    if let Err(e) = housekeeping_task.await {
+        tracing::error!(error = %e, "housekeeping stopped abnormally");
     }
     match http_task.await {
         Ok(Ok(())) => {}

@@ -19,6 +19,7 @@
 //! - [`discord`]: the Discord front end (poise/serenity, the only room that names them):
 //!   commands, the picker, rendering, and the `Messenger` for DMs.
 //! - [`http`]: the embedded HTTP server (OAuth pages, `/healthz`).
+//! - [`housekeeping`]: the hourly pass that keeps tables bounded; touches the store only.
 //! - [`app`]: `run(settings)`, what `main` calls: wires the rooms and runs them until
 //!   shutdown; [`config`]: settings from the environment; [`logging`]: the log filter.
 //! - Small shared pieces: [`secret`] (a value that never prints), [`cause`] (an error's
@@ -30,6 +31,7 @@ pub mod config;
 pub mod discord;
 pub mod domain;
 pub mod gcal;
+pub mod housekeeping;
 pub mod http;
 pub mod ids;
 pub mod jobs;

@@ -311,7 +311,7 @@ pub(super) async fn list_in_guild(
     sqlx::query(
         "INSERT INTO mentor_guilds (guild_id, mentor_id, listed_at)
          SELECT ?1, user_id, ?3 FROM mentors WHERE user_id = ?2
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO UPDATE SET listed_at = excluded.listed_at",
     )
     .bind(guild.0 as i64)
     .bind(user_param(mentor))

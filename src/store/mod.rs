@@ -8,13 +8,15 @@
 //!
 //! Files: this one holds [`Store`] (opening, reads on the read pool, job bookkeeping) and
 //! `tx.rs` holds [`WriteTx`] (every write); both are thin doors to the statements, which live
-//! with their tables in `mentors.rs`, `bookings.rs`, `calendar.rs` and `jobs.rs`. `writer.rs`
-//! is the group-commit writer that batches write units into one transaction.
+//! with their tables in `mentors.rs`, `bookings.rs`, `calendar.rs` and `jobs.rs`;
+//! `retention.rs` deletes what is no longer needed. `writer.rs` is the group-commit writer
+//! that batches write units into one transaction.
 
 mod bookings;
 mod calendar;
 mod jobs;
 mod mentors;
+mod retention;
 mod tx;
 mod writer;
 
