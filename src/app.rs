@@ -116,6 +116,9 @@ pub async fn run_tuned(
     let data = Data {
         service: service.clone(),
         followups: followups.clone(),
+        writes: Arc::new(crate::discord::throttle::WriteLimit::new(
+            settings.writes_per_minute,
+        )),
         wake_jobs: Arc::new(move || {
             for worker in wake_slot.get().into_iter().flatten() {
                 worker.wake();

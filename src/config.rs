@@ -33,6 +33,9 @@ pub struct Settings {
     /// `MAX_UPCOMING_PER_MENTEE`: most upcoming sessions one member may hold as mentee, with
     /// all mentors together (`None`: no cap, from `0`).
     pub max_upcoming_per_mentee: Option<u32>,
+    /// `WRITES_PER_MINUTE`: changes one user may make a minute (a burst of that many); 0 for
+    /// no limit.
+    pub writes_per_minute: u32,
 }
 
 /// Google Calendar's settings: the OAuth client, its endpoints and the token key.
@@ -188,6 +191,20 @@ impl Settings {
             },
         };
 
+        let writes_per_minute = match get("WRITES_PER_MINUTE") {
+            None => crate::discord::throttle::DEFAULT_WRITES_PER_MINUTE,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .ok_or_else(|| {
+                    error(
+                        "WRITES_PER_MINUTE",
+                        format!("`{v}` is not a number from 0 (no limit) to 10000"),
+                    )
+                })?,
+        };
+
         Ok(Settings {
             discord_token: Secret::new(token),
             database,
@@ -198,6 +215,7 @@ impl Settings {
             public_base_url,
             google,
             max_upcoming_per_mentee,
+            writes_per_minute,
         })
     }
 }

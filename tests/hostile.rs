@@ -1337,3 +1337,51 @@ async fn with_a_mentor_role_a_confirm_for_mentor_zero_is_refused_not_left_unansw
     .await;
     w.finish(bot).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_changing_things_faster_than_the_limit_is_told_when_to_try_again_and_nothing_changes()
+ {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bot.db");
+    let bot = Bot::start_with_env(&fake, &db, |vars| {
+        vars.insert("WRITES_PER_MINUTE".into(), "3".into());
+    })
+    .await;
+    let mentor = fake.user("mentor");
+    let mentee = fake.user("mentee");
+    support::open_mentor(&fake, &mentor).await;
+    for zone in ["UTC", "Europe/Paris"] {
+        let set = support::run(&fake, &mentor, "timezone set", vec![Opt::str("zone", zone)]).await;
+        assert!(set.text().contains(zone), "{}", set.text());
+    }
+    support::wait_jobs_drained(&db).await;
+    let before = dump(&db).await;
+    let refused = support::run(
+        &fake,
+        &mentor,
+        "timezone set",
+        vec![Opt::str("zone", "Asia/Tokyo")],
+    )
+    .await;
+    assert!(refused.ephemeral);
+    assert!(
+        refused
+            .text()
+            .starts_with("You're making changes faster than this server allows. Try again <t:"),
+        "{}",
+        refused.text()
+    );
+    // Reads are not limited; the mentee has an allowance of their own.
+    let shown = support::run(&fake, &mentor, "timezone show", vec![]).await;
+    assert!(shown.text().contains("Europe/Paris"), "{}", shown.text());
+    let picker = support::run(&fake, &mentee, "book", vec![Opt::user("mentor", &mentor)]).await;
+    let (chosen, _) = support::choose(&fake, &mentee, &picker, 0).await;
+    let booked = support::confirm(&fake, &mentee, &chosen).await;
+    assert!(booked.text().contains("Booked"), "{}", booked.text());
+    support::wait_jobs_drained(&db).await;
+    let after = dump(&db).await;
+    assert_ne!(before, after, "the mentee's booking was written");
+    assert!(after.contains("Europe/Paris") && !after.contains("Asia/Tokyo"));
+    support::finish(&fake, None, bot, &Expected::default()).await;
+}

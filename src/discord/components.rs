@@ -115,6 +115,7 @@ async fn route(
             start,
             mode,
         } => {
+            data.writes.check(click.user.id.get())?;
             let result = match &mode {
                 Mode::Book => {
                     check_mentor_role(ctx, data, click.guild_id, mentor).await?;

@@ -11,6 +11,7 @@ mod messenger;
 pub mod picker;
 pub mod render;
 pub mod text;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,8 @@ pub struct Data {
     pub followups: Arc<Followups>,
     /// Wakes the job worker after a change queued jobs.
     pub wake_jobs: Arc<dyn Fn() + Send + Sync>,
+    /// The per-user limit on changes.
+    pub writes: Arc<throttle::WriteLimit>,
 }
 
 /// How long Discord accepts follow-ups to an interaction.

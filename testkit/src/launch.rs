@@ -49,6 +49,8 @@ pub fn bot_env(
         ("DISCORD_GUILD_ID", fake.guild_id().to_string()),
         ("HTTP_BIND", format!("127.0.0.1:{port}")),
         ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}")),
+        // Tests and load runs act faster than people; tests of the limit set their own.
+        ("WRITES_PER_MINUTE", "10000".to_owned()),
     ];
     if let Some(google) = google {
         google.register_redirect_uri(&format!("http://127.0.0.1:{port}/oauth/google/callback"));

@@ -61,6 +61,15 @@ impl Bot {
         .await
     }
 
+    /// [`Bot::start`] with the environment changed by `adjust` first.
+    pub async fn start_with_env(
+        fake: &FakeDiscord,
+        db: &Path,
+        adjust: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Bot {
+        Bot::start_with(fake, db, None, fast_tuning(), adjust).await
+    }
+
     async fn start_with(
         fake: &FakeDiscord,
         db: &Path,

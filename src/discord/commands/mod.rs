@@ -38,6 +38,11 @@ fn guild(ctx: Context<'_>) -> Option<GuildId> {
     ctx.guild_id().map(|g| GuildId(g.get()))
 }
 
+/// Counts a change by the invoking user against their limit (refused when over it).
+fn may_write(ctx: Context<'_>) -> Result<(), super::throttle::SlowDown> {
+    ctx.data().writes.check(me(ctx).0)
+}
+
 /// An ephemeral text reply.
 async fn say(ctx: Context<'_>, text: impl Into<String>) -> Result<(), BotError> {
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true))

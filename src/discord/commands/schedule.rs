@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use poise::serenity_prelude as serenity;
 
-use super::{BotError, Context, ac_timezone, choices, me, note_mentor_here, say, show};
+use super::{BotError, Context, ac_timezone, choices, may_write, me, note_mentor_here, say, show};
 use crate::discord::render::{
     clip, mentee_session_lines, override_lines, said, settings_line, weekly_lines,
     weekly_lines_within,
@@ -33,6 +33,7 @@ async fn timezone_set(
     #[max_length = 64]
     zone: String,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let tz = ctx.data().service.set_timezone(me(ctx), &zone).await?;
     let now = Utc::now().with_timezone(&tz);
     say(
@@ -86,6 +87,7 @@ async fn availability_set(
     #[max_length = 64]
     timezone: Option<String>,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let change = ctx
         .data()
         .service
@@ -167,6 +169,7 @@ async fn availability_show(
 /// Remove all your weekly hours (bookings stay).
 #[poise::command(slash_command, rename = "clear")]
 async fn availability_clear(ctx: Context<'_>) -> Result<(), BotError> {
+    may_write(ctx)?;
     let upcoming = ctx
         .data()
         .service
@@ -216,6 +219,7 @@ async fn availability_settings(
     #[max = 20]
     max_per_mentee: Option<i64>,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let patch = SettingsPatch {
         session_minutes,
         buffer_minutes,
@@ -309,6 +313,7 @@ async fn override_add(
     #[max_length = 200]
     note: Option<String>,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let added = ctx
         .data()
         .service
@@ -376,6 +381,7 @@ async fn override_remove(
     #[max_length = 20]
     date: String,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let date = ctx
         .data()
         .service

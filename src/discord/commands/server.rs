@@ -5,7 +5,7 @@ use poise::serenity_prelude as serenity;
 
 use std::fmt::Write as _;
 
-use super::{BotError, Context, me, say, show};
+use super::{BotError, Context, may_write, me, say, show};
 use crate::discord::render::{clip, said, ts, when};
 use crate::discord::text as limits;
 use crate::domain::{GuildId, RoleId};
@@ -24,6 +24,7 @@ pub async fn calendar(_: Context<'_>) -> Result<(), BotError> {
 /// Connect your Google Calendar: bookings get an event with a Meet link.
 #[poise::command(slash_command, rename = "connect")]
 async fn calendar_connect(ctx: Context<'_>) -> Result<(), BotError> {
+    may_write(ctx)?;
     let link = ctx
         .data()
         .service
@@ -58,6 +59,7 @@ async fn calendar_status(ctx: Context<'_>) -> Result<(), BotError> {
 /// Disconnect Google Calendar (existing events stay and are no longer updated).
 #[poise::command(slash_command, rename = "disconnect")]
 async fn calendar_disconnect(ctx: Context<'_>) -> Result<(), BotError> {
+    may_write(ctx)?;
     // Revoking asks Google, which may be slow: answer Discord first.
     ctx.defer_ephemeral().await?;
     let text = if ctx.data().service.calendar_disconnect(me(ctx)).await? {
@@ -189,6 +191,7 @@ async fn admin_mentor_role(
         serenity::Role,
     >,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let Some(guild) = ctx.guild_id() else {
         return Err(BotError::User(
             "This command works only in a server.".into(),

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
-use super::{BotError, Context, choices, me, say, show};
+use super::{BotError, Context, choices, may_write, me, say, show};
 use crate::discord::picker::{Mode, PickerView, render};
 use crate::discord::render::{clip, said, slot_label, when};
 use crate::discord::{components, display_name};
@@ -198,6 +198,7 @@ pub async fn cancel(
     #[max_length = 500]
     reason: Option<String>,
 ) -> Result<(), BotError> {
+    may_write(ctx)?;
     let data = ctx.data();
     let cancelled = data
         .service
