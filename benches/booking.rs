@@ -164,6 +164,7 @@ fn service(c: &mut Criterion, rt: &Runtime, dir: &Path, figures: &Mutex<Figures>
                                 mentor_name: "mentor".into(),
                                 mentee_name: "mentee".into(),
                                 start: now() + chrono::Duration::minutes(60 + 15 * k as i64),
+                                guild: None,
                             };
                             let t = Instant::now();
                             service.book(&request, now()).await.unwrap();

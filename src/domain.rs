@@ -167,6 +167,8 @@ pub struct Booking {
     pub meet_link: Option<String>,
     /// Why the last sync failed, if it did.
     pub calendar_error: Option<String>,
+    /// The server it was booked in (`None`: in a DM); its mentor-role rule applies to moves.
+    pub guild: Option<GuildId>,
 }
 
 impl Booking {

@@ -187,6 +187,7 @@ async fn raw_inserts_that_skip_every_check_are_still_stopped_by_the_database() {
                     interval: Interval::starting_at(from, length).unwrap(),
                     calendar_status: mentorbot::domain::CalendarStatus::NotConnected,
                     now: utc(NOW),
+                    guild: None,
                 };
                 let mut tx = store.write().await.unwrap();
                 let result = tx.insert_booking(&booking).await;

@@ -848,7 +848,21 @@ async fn mentors_are_listed_where_they_set_hours_and_a_mentor_role_gates_booking
         .run(&w.mentee, "book", vec![Opt::user("mentor", &w.mentor)])
         .await;
     assert!(gated.text().contains("mentor role"), "{}", gated.text());
+    // /mentors lists only those who hold the role.
+    let none = w.run(&w.mentee, "mentors", vec![]).await;
+    assert!(
+        none.text()
+            .starts_with("No mentors here yet: nobody listed holds this server's mentor role."),
+        "{}",
+        none.text()
+    );
     w.fake.add_member(&w.mentor, &[role], 0);
+    let listed = w.run(&w.mentee, "mentors", vec![]).await;
+    assert!(
+        listed.text().contains("• **mentor** — next free: "),
+        "{}",
+        listed.text()
+    );
     let open = w.picker(&w.mentee).await;
     assert!(!open.selects().is_empty());
     // A mentor who loses the role can't be booked any more.
@@ -1365,5 +1379,65 @@ async fn the_booking_menu_on_a_user_opens_their_picker() {
         picker.text()
     );
     assert!(!picker.selects().is_empty());
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_confirmed_from_a_dm_follows_the_mentor_role_of_the_server_it_was_booked_in() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = World {
+        mentor: fake.user("mentor"),
+        mentee: fake.user("mentee"),
+        fake,
+        dir,
+    };
+    let bot = Bot::start_global(&w.fake, &w.db()).await;
+    let admin = w.fake.user("admin");
+    w.fake.add_member(&admin, &[], 1 << 5); // MANAGE_GUILD
+    let role = w.fake.add_role("Mentors");
+    w.fake.add_member(&w.mentor, &[role], 0);
+    w.open_mentor().await;
+    w.run(&admin, "admin mentor-role", vec![Opt::role("role", role)])
+        .await;
+    let done = w.book_first_slot(&w.mentee).await;
+    assert!(done.text().contains("Booked"), "{}", done.text());
+    let id = booking_id(&done.text());
+
+    // The mentor loses the role; the mentee tries to move the session from a DM.
+    w.fake.add_member(&w.mentor, &[], 0);
+    let picker = w
+        .fake
+        .slash(
+            &w.mentee,
+            Place::Dm,
+            "reschedule",
+            vec![Opt::str("booking", &id)],
+        )
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        picker.text().contains(&format!("Move booking {id}")),
+        "{}",
+        picker.text()
+    );
+    let (chosen, _) = w.choose(&w.mentee, &picker, 1).await;
+    support::wait_jobs_drained(&w.db()).await;
+    let before = support::dump(&w.db()).await;
+    let refused = w.confirm(&w.mentee, &chosen).await;
+    assert!(
+        refused
+            .text()
+            .contains("they don't have the server's mentor role"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(support::dump(&w.db()).await, before);
+    // With the role back, the same move goes through.
+    w.fake.add_member(&w.mentor, &[role], 0);
+    let moved = w.confirm(&w.mentee, &chosen).await;
+    assert!(moved.text().contains("Moved"), "{}", moved.text());
     w.finish(bot).await;
 }

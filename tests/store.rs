@@ -21,6 +21,7 @@ fn booking(id: &str, mentor: u64, mentee: u64, start: &str, minutes: i64) -> New
         interval: Interval::starting_at(utc(start), Duration::minutes(minutes)).unwrap(),
         calendar_status: CalendarStatus::NotConnected,
         now: utc(NOW),
+        guild: None,
     }
 }
 

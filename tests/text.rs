@@ -82,6 +82,7 @@ async fn names_notes_and_reasons_reach_the_other_person_as_typed_never_as_the_bo
     // The mentee books: the mentor reads the mentee's name in a DM and in /bookings.
     let (chosen, _) = support::choose(&fake, &mentee, &picker, 0).await;
     let done = support::confirm(&fake, &mentee, &chosen).await;
+    assert_literal(&done, MENTOR_NAME);
     let id = booking_id(&done.text());
     let booked = fake.wait_dms(mentor.id, 1, WAIT).await.unwrap();
     assert_literal(&booked[0], MENTEE_NAME);

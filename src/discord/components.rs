@@ -6,7 +6,7 @@ use poise::serenity_prelude as serenity;
 
 use super::errors::message_for;
 use super::picker::{Mode, PickerId, PickerView, render};
-use super::render::{booking_field, when};
+use super::render::{booking_field, said, when};
 use super::{BotError, Data, display_name};
 use crate::domain::{BookingId, GuildId, RoleFilter, UserId};
 use crate::scheduling::booking::Rejection;
@@ -130,10 +130,19 @@ async fn route(
                         mentor_name,
                         mentee_name: display_name(&click.user),
                         start,
+                        guild: click.guild_id.map(|g| GuildId(g.get())),
                     };
                     data.service.book(&request, now).await
                 }
                 Mode::Move(id) => {
+                    // The rule of the server it was booked in, wherever the move started
+                    // (a DM has none of its own).
+                    let current = data.service.reschedulable(viewer, id.as_str(), now).await?;
+                    let guild = current
+                        .guild
+                        .map(|g| serenity::GuildId::new(g.0.max(1)))
+                        .or(click.guild_id);
+                    check_mentor_role(ctx, data, guild, mentor).await?;
                     data.service
                         .reschedule(viewer, id.as_str(), start, now)
                         .await
@@ -154,7 +163,7 @@ async fn route(
                     let embed = serenity::CreateEmbed::new().title(title).description(format!(
                         "Booking `{}` with **{}**: {} · {} min.\n{line}\n`/bookings` lists your sessions.",
                         booking.id,
-                        other,
+                        said(other, 60),
                         when(booking.interval.start()),
                         booking.interval.duration().num_minutes()
                     ));
@@ -280,6 +289,31 @@ async fn update(
 }
 
 /// Refuses a mentor who lacks the server's mentor role (when the server set one).
+/// Whether `mentor` holds `role` in `guild` (`false` when they are not a member).
+pub async fn holds_mentor_role(
+    ctx: &serenity::Context,
+    guild: serenity::GuildId,
+    mentor: UserId,
+    role: Option<crate::domain::RoleId>,
+) -> Result<bool, BotError> {
+    let Some(role) = role else {
+        return Ok(true);
+    };
+    match guild
+        .member(&ctx.http, serenity::UserId::new(mentor.0.max(1)))
+        .await
+    {
+        Ok(member) => Ok(member.roles.iter().any(|r| r.get() == role.0)),
+        // 10007 Unknown Member: they left the server (or never were in it).
+        Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)))
+            if response.status_code.as_u16() == 404 =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(BotError::Discord(e)),
+    }
+}
+
 pub async fn check_mentor_role(
     ctx: &serenity::Context,
     data: &Data,

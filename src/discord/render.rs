@@ -344,6 +344,7 @@ mod tests {
             calendar_event_id: Some("e".repeat(100)),
             meet_link: Some(format!("https://meet.google.com/{}", "x".repeat(60))),
             calendar_error: Some(worst_text(300)),
+            guild: None,
         }
     }
 

@@ -146,6 +146,7 @@ impl Fixture {
             mentor_name: "mentor".into(),
             mentee_name: "mentee".into(),
             start,
+            guild: None,
         };
         self.service.book(&request, now).await.unwrap()
     }

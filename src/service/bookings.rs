@@ -15,7 +15,7 @@ use super::validate::{
 };
 use super::{Service, ServiceError, ServiceResult, day_span, override_horizon};
 use crate::domain::{
-    Booking, BookingId, CalendarStatus, Cancellation, Mentor, Notice, RoleFilter, UserId,
+    Booking, BookingId, CalendarStatus, Cancellation, GuildId, Mentor, Notice, RoleFilter, UserId,
 };
 use crate::scheduling::booking::{
     BookingRequest, BookingStatus, Rejection, check_booking, check_cancel, check_reschedule,
@@ -38,6 +38,8 @@ pub struct BookRequest {
     pub mentee_name: String,
     /// The chosen start.
     pub start: DateTime<Utc>,
+    /// The server it is booked in (`None`: in a DM).
+    pub guild: Option<GuildId>,
 }
 
 /// Attempts at drawing a free booking id (30 random bits each).
@@ -277,6 +279,7 @@ async fn book_in(
         interval,
         calendar_status: CalendarStatus::NotConnected,
         now,
+        guild: request.guild,
     };
     let mut inserted = false;
     for _ in 0..ID_ATTEMPTS {

@@ -80,15 +80,24 @@ impl Service {
         self.cached_name(user).await
     }
 
-    /// `/mentors`: the mentors listed in `guild` with their next free slot, soonest first
-    /// (mentors without free slots last).
-    pub async fn mentors_in(
+    /// The mentors listed in `guild` with their last seen names, by name: cheap (no slots),
+    /// so a front end can pick the ones it shows before asking for [`Service::next_free`].
+    pub async fn listed_mentors(
         &self,
         guild: GuildId,
+    ) -> ServiceResult<Vec<(UserId, Option<String>)>> {
+        Ok(self.store.guild_mentors(guild).await?)
+    }
+
+    /// `/mentors`: the next free slot of each of `mentors` (the ones shown), soonest first
+    /// (mentors without free slots last). A listed user who is no longer a mentor is left out.
+    pub async fn next_free(
+        &self,
+        mentors: Vec<(UserId, Option<String>)>,
         now: DateTime<Utc>,
     ) -> ServiceResult<Vec<MentorListing>> {
         let mut listings = Vec::new();
-        for (user, name) in self.store.guild_mentors(guild).await? {
+        for (user, name) in mentors {
             let query = SlotQuery {
                 mentor: user,
                 viewer: user,

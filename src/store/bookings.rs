@@ -6,7 +6,7 @@ use sqlx::SqliteConnection;
 use super::jobs::{self, NewJob};
 use super::{StoreError, StoreResult, from_secs, to_secs, user_from, user_param};
 use crate::domain::{
-    Booking, BookingId, CalendarStatus, Cancellation, PastTime, RoleFilter, UserId,
+    Booking, BookingId, CalendarStatus, Cancellation, GuildId, PastTime, RoleFilter, UserId,
 };
 use crate::scheduling::booking::BookingStatus;
 use crate::scheduling::interval::Interval;
@@ -30,6 +30,8 @@ pub struct NewBooking {
     pub calendar_status: CalendarStatus,
     /// When it was booked.
     pub now: DateTime<Utc>,
+    /// The server it is booked in, if any.
+    pub guild: Option<GuildId>,
 }
 
 impl NewBooking {
@@ -49,6 +51,7 @@ impl NewBooking {
             calendar_event_id: None,
             meet_link: None,
             calendar_error: None,
+            guild: self.guild,
         }
     }
 }
@@ -88,12 +91,13 @@ struct BookingRow {
     calendar_event_id: Option<String>,
     meet_link: Option<String>,
     calendar_error: Option<String>,
+    guild_id: Option<i64>,
 }
 
 const COLUMNS: &str =
     "id, mentor_id, mentee_id, mentor_name, mentee_name, start_at, end_at, status,
     created_at, cancelled_at, cancelled_by, cancel_reason, calendar_status, calendar_event_id,
-    meet_link, calendar_error";
+    meet_link, calendar_error, guild_id";
 
 impl BookingRow {
     fn into_booking(self) -> StoreResult<Booking> {
@@ -130,6 +134,7 @@ impl BookingRow {
             calendar_event_id: self.calendar_event_id,
             meet_link: self.meet_link,
             calendar_error: self.calendar_error,
+            guild: self.guild_id.map(|g| GuildId(g as u64)),
         })
     }
 }
@@ -156,8 +161,8 @@ pub(super) async fn insert(
 ) -> StoreResult<()> {
     let mut sql = "INSERT INTO bookings (id, mentor_id, mentee_id, mentor_name, mentee_name,
                                          start_at, end_at, status, created_at, updated_at,
-                                         calendar_status)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)"
+                                         calendar_status, guild_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"
         .to_owned();
     if !with.is_empty() {
         sql.push_str(";\n");
@@ -173,7 +178,8 @@ pub(super) async fn insert(
         .bind(to_secs(b.interval.end()))
         .bind(to_secs(b.now))
         .bind(to_secs(b.now))
-        .bind(b.calendar_status.as_str());
+        .bind(b.calendar_status.as_str())
+        .bind(b.guild.map(|g| g.0 as i64));
     jobs::bind(query, with)
         .execute(conn)
         .await

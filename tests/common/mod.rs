@@ -38,5 +38,6 @@ pub fn request(mentor: UserId, mentee: UserId, start: &str) -> BookRequest {
         mentor_name: format!("mentor-{}", mentor.0 % 1000),
         mentee_name: format!("mentee-{}", mentee.0 % 1000),
         start: utc(start),
+        guild: None,
     }
 }

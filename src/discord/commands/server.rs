@@ -123,6 +123,9 @@ fn calendar_status_text(view: &CalendarView) -> String {
     text
 }
 
+/// Most mentors `/mentors` shows (and computes free slots for).
+const MENTORS_SHOWN: usize = 25;
+
 /// Mentors in this server and their next free slot.
 #[poise::command(slash_command, guild_only)]
 pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
@@ -131,21 +134,37 @@ pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
             "This command works only in a server.".into(),
         ));
     };
-    let listings = ctx
-        .data()
-        .service
-        .mentors_in(GuildId(guild.get()), Utc::now())
-        .await?;
-    if listings.is_empty() {
-        return say(
-            ctx,
-            "No mentors are listed here yet. Mentors appear once they use `/availability set` in this server.",
-        )
-        .await;
+    // Member lookups and slot searches (maybe asking Google) can take a while.
+    ctx.defer_ephemeral().await?;
+    let service = &ctx.data().service;
+    let listed = service.listed_mentors(GuildId(guild.get())).await?;
+    let role = service.mentor_role(GuildId(guild.get())).await?;
+    // With a mentor role, only those who hold it are shown; their roles are looked up one by
+    // one, so only until the list is full: how many more hold it stays unknown.
+    let mut shown = Vec::new();
+    let mut rest = 0;
+    for (user, name) in listed {
+        if shown.len() == MENTORS_SHOWN {
+            rest += 1;
+            continue;
+        }
+        if crate::discord::components::holds_mentor_role(ctx.serenity_context(), guild, user, role)
+            .await?
+        {
+            shown.push((user, name));
+        }
     }
+    if shown.is_empty() {
+        let text = if role.is_some() {
+            "No mentors here yet: nobody listed holds this server's mentor role. Mentors appear once they have the role and use `/availability set` in this server."
+        } else {
+            "No mentors are listed here yet. Mentors appear once they use `/availability set` in this server."
+        };
+        return say(ctx, text).await;
+    }
+    let listings = service.next_free(shown, Utc::now()).await?;
     let lines: Vec<String> = listings
         .iter()
-        .take(25)
         .map(|l| {
             let name = l
                 .name
@@ -161,8 +180,13 @@ pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
     let footer =
         "\nBook with `/book mentor:@name` or right-click a mentor → Apps → **Book a session**.";
     let room = limits::EMBED_DESCRIPTION - limits::len(footer);
-    let mut text = limits::fit_lines(&lines, listings.len(), room, |n, _| {
-        format!("…and {n} more (`/book mentor:@name` books any of them).\n")
+    let total = listings.len() + rest;
+    let mut text = limits::fit_lines(&lines, total, room, |n, _| {
+        if role.is_some() {
+            format!("…and up to {n} more (`/book mentor:@name` books any of them).\n")
+        } else {
+            format!("…and {n} more (`/book mentor:@name` books any of them).\n")
+        }
     });
     text.push_str(footer);
     let embed = serenity::CreateEmbed::new()
