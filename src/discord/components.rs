@@ -43,7 +43,8 @@ pub async fn on_event(
             let reply = serenity::CreateInteractionResponse::Message(
                 serenity::CreateInteractionResponseMessage::new()
                     .content(text)
-                    .ephemeral(true),
+                    .ephemeral(true)
+                    .allowed_mentions(serenity::CreateAllowedMentions::new()),
             );
             if let Err(e) = click.create_response(&ctx.http, reply).await {
                 tracing::warn!(error = %crate::cause::chain(&e), "could not answer a component");
@@ -276,9 +277,11 @@ async fn update(
     embed: serenity::CreateEmbed,
     rows: Vec<serenity::CreateActionRow>,
 ) -> Result<(), BotError> {
+    // The picker shows names people chose: nothing in it may ping.
     let message = serenity::CreateInteractionResponseMessage::new()
         .embed(embed)
-        .components(rows);
+        .components(rows)
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
     click
         .create_response(
             &ctx.http,
@@ -288,7 +291,6 @@ async fn update(
     Ok(())
 }
 
-/// Refuses a mentor who lacks the server's mentor role (when the server set one).
 /// Whether `mentor` holds `role` in `guild` (`false` when they are not a member).
 pub async fn holds_mentor_role(
     ctx: &serenity::Context,
@@ -314,6 +316,7 @@ pub async fn holds_mentor_role(
     }
 }
 
+/// Refuses a mentor who lacks the server's mentor role (when the server set one).
 pub async fn check_mentor_role(
     ctx: &serenity::Context,
     data: &Data,
