@@ -267,6 +267,14 @@ mod tests {
         assert_eq!(s.override_on(monday), Some(&[r((13, 0), (14, 0))][..]));
         s.set_override(d(2026, 11, 24), &[]);
         assert_eq!(s.override_on(d(2026, 11, 24)), Some(&[][..]));
+        assert_eq!(
+            s.overrides().collect::<Vec<_>>(),
+            [
+                (monday, &[r((13, 0), (14, 0))][..]),
+                (d(2026, 11, 24), &[][..])
+            ],
+            "by date"
+        );
         assert!(s.remove_override(monday));
         assert_eq!(s.override_on(monday), None);
         assert_eq!(
