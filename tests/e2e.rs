@@ -16,6 +16,21 @@ struct World {
 }
 
 impl World {
+    /// [`World::new`] with commands registered globally, as in production: guild commands
+    /// don't exist in DMs.
+    async fn new_global() -> (World, Bot) {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let w = World {
+            mentor: fake.user("mentor"),
+            mentee: fake.user("mentee"),
+            fake,
+            dir,
+        };
+        let bot = Bot::start_global(&w.fake, &w.db()).await;
+        (w, bot)
+    }
+
     async fn new() -> (World, Bot) {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -968,16 +983,7 @@ async fn a_second_bot_process_on_the_same_database_refuses_to_start_while_the_fi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timezone_set_by_an_old_alias_in_a_dm_is_shown_with_its_local_time_and_kept() {
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let w = World {
-        mentor: fake.user("mentor"),
-        mentee: fake.user("mentee"),
-        fake,
-        dir,
-    };
-    // Registered globally, as in production: guild commands don't exist in DMs.
-    let bot = Bot::start_global(&w.fake, &w.db()).await;
+    let (w, bot) = World::new_global().await;
     for (typed, zone) in [
         ("US/Eastern", "US/Eastern"),
         ("asia/calcutta", "Asia/Calcutta"),
@@ -1384,15 +1390,7 @@ async fn the_booking_menu_on_a_user_opens_their_picker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_confirmed_from_a_dm_follows_the_mentor_role_of_the_server_it_was_booked_in() {
-    let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let w = World {
-        mentor: fake.user("mentor"),
-        mentee: fake.user("mentee"),
-        fake,
-        dir,
-    };
-    let bot = Bot::start_global(&w.fake, &w.db()).await;
+    let (w, bot) = World::new_global().await;
     let admin = w.fake.user("admin");
     w.fake.add_member(&admin, &[], 1 << 5); // MANAGE_GUILD
     let role = w.fake.add_role("Mentors");
