@@ -217,10 +217,12 @@ pub async fn run_tuned(
     let router = http::router(HttpState {
         service: service.clone(),
         gateway,
+        site: http::Site::new(&settings.public_base_url),
     });
     let mut housekeeping_stopped = workers_stopped.clone();
     let housekeeping_task = tokio::spawn(crate::housekeeping::run(
         store.clone(),
+        google.clone(),
         tuning.retention.clone(),
         async move {
             let _ = housekeeping_stopped.wait_for(|stop| *stop).await;

@@ -306,6 +306,16 @@ pub enum AccountNotice {
         /// How many upcoming bookings were queued for syncing.
         queued: usize,
     },
+    /// A Google account was granted through the user's connect link: is it theirs? The DM
+    /// has Confirm / Not me buttons for the pending grant `grant`.
+    ConfirmConnection {
+        /// The Discord user the link was made for.
+        recipient: u64,
+        /// The pending grant's id.
+        grant: String,
+        /// The Google account's email, when Google told it.
+        email: Option<String>,
+    },
     /// Google refused the mentor's grant (`invalid_grant`): they must connect again.
     CalendarRevoked {
         /// The mentor's user id.
@@ -321,6 +331,7 @@ impl AccountNotice {
     pub fn recipient(&self) -> u64 {
         match self {
             AccountNotice::CalendarConnected { recipient, .. }
+            | AccountNotice::ConfirmConnection { recipient, .. }
             | AccountNotice::CalendarRevoked { recipient } => *recipient,
         }
     }

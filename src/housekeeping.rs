@@ -1,12 +1,16 @@
 //! Housekeeping: keeps the database's tables bounded (README, "Retention"). A pass every
 //! hour, off the hot path: finished jobs older than 30 days go, in batches of 500, each its
-//! own short write; expired connect requests go; mentors who haven't used a mentor command
-//! in a server for a year and have no upcoming session are unlisted there.
+//! own short write; expired connect requests go, and so do Google grants nobody confirmed
+//! within the hour (revoked at Google); mentors who haven't used a mentor command in a
+//! server for a year and have no upcoming session are unlisted there.
 
 use std::time::Duration as StdDuration;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 
+use crate::service::Google;
 use crate::store::{Store, StoreResult};
 
 /// How long things are kept, and how housekeeping runs.
@@ -41,6 +45,8 @@ pub struct Pruned {
     pub jobs: u64,
     /// Expired connect requests.
     pub states: u64,
+    /// Google grants whose Confirm never came (revoked at Google when it is configured).
+    pub grants: u64,
     /// Idle listings.
     pub listings: u64,
 }
@@ -48,6 +54,7 @@ pub struct Pruned {
 /// One pass at `now`.
 pub async fn prune(
     store: &Store,
+    google: Option<&Google>,
     retention: &Retention,
     now: DateTime<Utc>,
 ) -> StoreResult<Pruned> {
@@ -69,6 +76,24 @@ pub async fn prune(
     pruned.states = store
         .transact(move |tx| Box::pin(async move { tx.prune_expired_states(now).await }))
         .await?;
+    loop {
+        let lapsed = store
+            .transact(move |tx| Box::pin(async move { tx.take_expired_grants(now, batch).await }))
+            .await?;
+        pruned.grants += lapsed.len() as u64;
+        // Deleted first: a revoke that fails leaves a grant Google drops when unused, never
+        // a token here.
+        if let Some(google) = google {
+            for grant in &lapsed {
+                google
+                    .revoke_stored(grant.user, &grant.sealed_refresh_token)
+                    .await;
+            }
+        }
+        if lapsed.len() < batch as usize {
+            break;
+        }
+    }
     let idle_since = now - retention.listing;
     pruned.listings = store
         .transact(move |tx| Box::pin(async move { tx.unlist_idle_mentors(idle_since, now).await }))
@@ -77,10 +102,15 @@ pub async fn prune(
 }
 
 /// Runs a pass now and then every `retention.every` until `shutdown` resolves.
-pub async fn run(store: Store, retention: Retention, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    store: Store,
+    google: Option<Arc<Google>>,
+    retention: Retention,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        match prune(&store, &retention, Utc::now()).await {
+        match prune(&store, google.as_deref(), &retention, Utc::now()).await {
             Ok(pruned) if pruned != Pruned::default() => {
                 tracing::info!(?pruned, "housekeeping deleted old rows");
             }
@@ -119,7 +149,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn old_finished_jobs_expired_states_and_idle_listings_go_and_nothing_else_does() {
+    async fn old_finished_jobs_expired_states_lapsed_grants_and_idle_listings_go_and_nothing_else_does()
+     {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bot.db");
         let store = Store::open(&StoreOptions::new(path.clone())).await.unwrap();
@@ -193,16 +224,35 @@ mod tests {
         )
         .await;
 
+        exec(
+            &mut conn,
+            &format!(
+                "INSERT INTO pending_grants (id, user_id, refresh_token, scopes, expires_at) VALUES
+             ('lapsed', 3, x'00', 's', {}), ('waiting', 3, x'00', 's', {})",
+                NOW,
+                NOW + 1
+            ),
+        )
+        .await;
+
         let now = DateTime::from_timestamp(NOW, 0).unwrap();
-        let pruned = prune(&store, &Retention::default(), now).await.unwrap();
+        let pruned = prune(&store, None, &Retention::default(), now)
+            .await
+            .unwrap();
         assert_eq!(
             pruned,
             Pruned {
                 jobs: 1201,
                 states: 1,
+                grants: 1,
                 listings: 1
             }
         );
+        let waiting: Vec<String> = sqlx::query_scalar("SELECT id FROM pending_grants")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(waiting, ["waiting"]);
         assert_eq!(count(&mut conn, "SELECT count(*) FROM jobs").await, 2);
         assert_eq!(
             count(
@@ -226,7 +276,9 @@ mod tests {
             1
         );
         assert_eq!(
-            prune(&store, &Retention::default(), now).await.unwrap(),
+            prune(&store, None, &Retention::default(), now)
+                .await
+                .unwrap(),
             Pruned::default()
         );
 
@@ -236,7 +288,9 @@ mod tests {
         let listing = (crate::domain::GuildId(9), crate::domain::UserId(3));
         service.seen(vec![], Some(listing), later).await.unwrap();
         let year_on = now + Duration::days(400);
-        let pruned = prune(&store, &Retention::default(), year_on).await.unwrap();
+        let pruned = prune(&store, None, &Retention::default(), year_on)
+            .await
+            .unwrap();
         assert_eq!(pruned.listings, 1, "mentor 2's session is over: unlisted");
         let listed: Vec<i64> = sqlx::query_scalar("SELECT mentor_id FROM mentor_guilds")
             .fetch_all(&mut conn)

@@ -175,7 +175,8 @@ async fn logs_never_contain_the_bot_token_or_interaction_tokens_and_sigterm_stop
 
 /// The real binary with Google Calendar on, at the chattiest log level, through a whole
 /// connect and a booking synced to the fake Google: no Google secret reaches its output —
-/// not the client secret, the token key, the OAuth code, or any access or refresh token.
+/// not the client secret, the token key, the OAuth code, the connect cookie, or any access or
+/// refresh token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_booking() {
     use testkit::{FakeDiscord, FakeGoogle, Opt, Place};
@@ -225,23 +226,30 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
         .await
         .button_id("Connect")
         .unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let browser = testkit::browser::Browser::new();
+    let (_, next) = browser.open_and_continue(&link).await.unwrap();
+    assert_eq!(next.status, 303, "{}", next.body);
+    let cookie = browser.cookie(&link, "mentorbot_connect").unwrap();
+    let callback = browser
+        .get(&next.location.unwrap())
+        .await
+        .unwrap()
+        .location
         .unwrap();
-    let mut url = link;
-    let mut code = String::new();
-    for _ in 0..2 {
-        let response = browser.get(&url).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 302);
-        url = response.headers()["location"].to_str().unwrap().to_owned();
-        if let Some(rest) = url.split("code=").nth(1) {
-            code = rest.split('&').next().unwrap().to_owned();
-        }
-    }
+    let code = callback
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(!code.is_empty());
-    let page = browser.get(&url).send().await.unwrap();
-    assert_eq!(page.status().as_u16(), 200);
+    let page = browser.get(&callback).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    testkit::browser::confirm_in_dm(&fake, &mentor, wait)
+        .await
+        .unwrap();
     let picker = slash(&mentee, "book", vec![Opt::user("mentor", &mentor)]).await;
     let select = picker.selects()[0].clone();
     let value = picker.select_options(&select)[0].1.clone();
@@ -285,6 +293,7 @@ async fn logs_never_contain_google_secrets_through_a_connect_and_a_synced_bookin
         FakeGoogle::CLIENT_SECRET.to_owned(),
         key.to_owned(),
         code,
+        cookie,
         BOT_TOKEN.to_owned(),
     ];
     secrets.extend(google.refresh_tokens());

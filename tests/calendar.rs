@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use testkit::browser::{Browser, Page, answer_in_dm, confirm_in_dm};
 use testkit::{
     Consent, FakeDiscord, FakeEvent, FakeGoogle, FakeUser, Fault, Message, Opt, Place, Route,
 };
@@ -20,13 +21,7 @@ struct World {
     dir: tempfile::TempDir,
     mentor: FakeUser,
     mentee: FakeUser,
-    browser: reqwest::Client,
-}
-
-/// What the browser saw at the end of a connect flow.
-struct Page {
-    status: u16,
-    body: String,
+    browser: Browser,
 }
 
 impl World {
@@ -37,10 +32,7 @@ impl World {
         let mentor = fake.user("mentor");
         let mentee = fake.user("mentee");
         let bot = Bot::start(&fake, &dir.path().join("bot.db"), Some(&google)).await;
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let browser = Browser::new();
         let world = World {
             fake,
             google,
@@ -84,40 +76,49 @@ impl World {
         url
     }
 
-    /// Follows one redirect hop; returns the Location.
-    async fn hop(&self, url: &str) -> String {
-        let response = self.browser.get(url).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 302, "redirect from {url}");
-        response.headers()["location"].to_str().unwrap().to_owned()
-    }
-
     async fn visit(&self, url: &str) -> Page {
-        let response = self.browser.get(url).send().await.unwrap();
-        Page {
-            status: response.status().as_u16(),
-            body: response.text().await.unwrap(),
-        }
+        self.browser.get(url).await.unwrap()
     }
 
-    /// `/calendar connect`, then the browser: the bot's start page -> Google's consent ->
-    /// the bot's callback. Returns the callback URL and the page it showed.
+    /// `/calendar connect`, then the browser: the bot's start page -> Continue -> Google's
+    /// consent -> the bot's callback. Returns the callback URL and the page it showed.
     async fn connect_flow(&self) -> (String, Page) {
         let link = self.connect_link().await;
-        let consent = self.hop(&link).await;
-        assert!(consent.starts_with(&self.google.auth_url()), "{consent}");
-        let callback = self.hop(&consent).await;
-        let page = self.visit(&callback).await;
-        (callback, page)
+        self.browser.connect(&link).await.unwrap()
     }
 
+    /// The whole connect: the browser's part, then Confirm in the bot's DM.
     async fn connect(&self) {
         let (_, page) = self.connect_flow().await;
         assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Confirm in Discord"), "{}", page.body);
+        let answered = confirm_in_dm(&self.fake, &self.mentor, WAIT).await.unwrap();
         assert!(
-            page.body.contains("Google Calendar is connected"),
+            answered.text().contains("Google Calendar connected"),
             "{}",
-            page.body
+            answered.text()
         );
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        let mut conn = sqlx_connect(&self.db()).await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// Whether any of `tokens` is in the database files (with the WAL) in plain text.
+    fn stored_in_plain_text(&self, tokens: &[String]) -> bool {
+        let mut bytes = std::fs::read(self.db()).unwrap();
+        let mut wal = self.db().into_os_string();
+        wal.push("-wal");
+        bytes.extend(std::fs::read(&wal).unwrap_or_default());
+        tokens.iter().any(|token| {
+            bytes
+                .windows(token.len())
+                .any(|win| win == token.as_bytes())
+        })
     }
 
     /// A mentor free round the clock in UTC.
@@ -244,20 +245,13 @@ async fn connecting_stores_the_account_with_its_refresh_token_sealed_and_dms_the
     assert!(status.shown().contains(EMAIL), "{}", status.text());
     assert_eq!(w.accounts().await, 1);
     // Neither the refresh token nor any access token is in the database files.
-    let tokens = w.google.refresh_tokens();
+    let mut tokens = w.google.refresh_tokens();
     assert!(!tokens.is_empty());
-    let mut bytes = std::fs::read(w.db()).unwrap();
-    let mut wal = w.db().into_os_string();
-    wal.push("-wal");
-    bytes.extend(std::fs::read(&wal).unwrap_or_default());
-    for token in tokens.iter().chain(&w.google.access_tokens()) {
-        assert!(
-            !bytes
-                .windows(token.len())
-                .any(|win| win == token.as_bytes()),
-            "a token is stored in plain text"
-        );
-    }
+    tokens.extend(w.google.access_tokens());
+    assert!(
+        !w.stored_in_plain_text(&tokens),
+        "a token is stored in plain text"
+    );
     // The token request authenticated with HTTP Basic and used PKCE (the fake checks it).
     assert!(
         w.google
@@ -610,13 +604,35 @@ async fn bad_expired_and_replayed_states_denied_consent_and_failed_exchanges_sto
     let page = w.visit(&link).await;
     assert_eq!(page.status, 400, "{}", page.body);
     assert_eq!(w.accounts().await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 0);
 
-    // A good flow, then its callback replayed.
-    let (callback, page) = w.connect_flow().await;
+    // A good flow, then its callback replayed with the browser's cookie as it was: the
+    // state is used up.
+    let link = w.connect_link().await;
+    let (_, next) = w.browser.open_and_continue(&link).await.unwrap();
+    let consent = next.location.unwrap();
+    let cookie = w.browser.cookie(&link, "mentorbot_connect").unwrap();
+    let callback = w.visit(&consent).await.location.unwrap();
+    let page = w.visit(&callback).await;
     assert_eq!(page.status, 200, "{}", page.body);
+    let dropped = page
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("mentorbot_connect=;"));
+    assert!(
+        dropped,
+        "the callback drops the cookie: {:?}",
+        page.set_cookies
+    );
+    w.browser.set_cookie(&link, "mentorbot_connect", &cookie);
     let replay = w.visit(&callback).await;
-    assert_eq!(replay.status, 400);
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    assert!(replay.body.contains("already used"), "{}", replay.body);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 1);
+    assert_eq!(w.accounts().await, 0, "nothing is connected before Confirm");
+    confirm_in_dm(&w.fake, &w.mentor, WAIT).await.unwrap();
     assert_eq!(w.accounts().await, 1);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 0);
     w.finish(bot).await;
 }
 
@@ -1000,13 +1016,8 @@ async fn two_hundred_stalled_connections_do_not_stop_healthz_a_real_connect_or_s
             .unwrap();
         stalled.push(stream);
     }
-    let health = w
-        .browser
-        .get(format!("{}/healthz", bot.http_base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    let health = w.visit(&format!("{}/healthz", bot.http_base)).await;
+    assert_eq!(health.status, 200);
     w.connect().await;
     // Shutdown waits for requests in flight, not for heads that never come.
     tokio::time::timeout(Duration::from_secs(30), w.finish(bot))
@@ -1030,23 +1041,214 @@ async fn junk_oauth_states_and_overlong_queries_are_refused_without_touching_the
             format!("/oauth/google/callback?state={}&code=x", "b".repeat(4000)),
             400,
         ),
+        // Without the connect cookie: refused before the database is asked.
         (
             format!("/oauth/google/callback?state={plausible_but_unknown}&code=x"),
-            400,
+            403,
         ),
         (
             format!("/oauth/google/start?state={}", "c".repeat(5000)),
             414,
         ),
     ] {
-        let response = w
-            .browser
-            .get(format!("{}{path}", bot.http_base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), status, "{path}");
+        let page = w.visit(&format!("{}{path}", bot.http_base)).await;
+        assert_eq!(page.status, status, "{path}: {}", page.body);
     }
     assert_eq!(support::dump(&w.db()).await, before);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_page_names_the_discord_account_and_only_the_browser_that_continued_can_finish() {
+    let (w, bot) = World::new().await;
+    let link = w.connect_link().await;
+    let (first, other) = (Browser::new(), Browser::new());
+
+    // Opening the page changes nothing: a link preview can fetch it, and so can anyone.
+    let page = other.get(&link).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.set_cookies.is_empty(), "{:?}", page.set_cookies);
+    let named = format!(
+        "Discord account <strong>{}</strong> (id <code>{}</code>)",
+        w.mentor.name, w.mentor.id
+    );
+    assert!(page.body.contains(&named), "{}", page.body);
+
+    // A form posted from another site (or with no Origin) is refused and binds nothing.
+    let state = link.split("state=").nth(1).unwrap();
+    let action = format!("{}/oauth/google/start", bot.http_base);
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let refused = other
+            .post_form(&action, &[("state", state)], origin)
+            .await
+            .unwrap();
+        assert_eq!(refused.status, 403, "{origin:?}: {}", refused.body);
+        assert!(refused.set_cookies.is_empty());
+    }
+
+    // The first browser to press Continue gets the cookie and goes to Google.
+    let (_, next) = first.open_and_continue(&link).await.unwrap();
+    assert_eq!(next.status, 303, "{}", next.body);
+    let consent = next.location.clone().unwrap();
+    assert!(consent.starts_with(&w.google.auth_url()), "{consent}");
+    let cookie = next.set_cookies.join("\n");
+    for part in [
+        "mentorbot_connect=",
+        "Path=/oauth/google",
+        "Max-Age=600",
+        "HttpOnly",
+        "SameSite=Lax",
+    ] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+
+    // Another browser can neither open nor continue with the same link any more.
+    let page = other.get(&link).await.unwrap();
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("already opened in another browser"));
+    let refused = other
+        .post_form(&action, &[("state", state)], Some(bot.http_base.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    // The consent URL itself, opened in the other browser: Google consents, and the
+    // callback refuses that browser without using the link up.
+    let callback = other.get(&consent).await.unwrap().location.unwrap();
+    let refused = other.get(&callback).await.unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("didn't start it"), "{}", refused.body);
+    assert_eq!(w.accounts().await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM oauth_states").await, 1);
+
+    // The browser that continued finishes; the grant waits for Confirm in the DM.
+    let callback = first.get(&consent).await.unwrap().location.unwrap();
+    let page = first.get(&callback).await.unwrap();
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<strong>{EMAIL}</strong>")),
+        "{}",
+        page.body
+    );
+    assert_eq!(w.accounts().await, 0, "nothing is connected before Confirm");
+    let answered = confirm_in_dm(&w.fake, &w.mentor, WAIT).await.unwrap();
+    assert!(
+        answered.buttons().is_empty(),
+        "the question's buttons are gone"
+    );
+    assert_eq!(w.accounts().await, 1);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_me_or_a_lapsed_question_leaves_nothing_stored_and_the_grant_revoked_at_google() {
+    let (w, bot) = World::new().await;
+    let question_about = |text: String| {
+        assert!(
+            text.contains(EMAIL) && text.contains("Was that you?"),
+            "{text}"
+        );
+    };
+
+    // Not me.
+    let (_, page) = w.connect_flow().await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
+    question_about(dms[0].shown());
+    let answered = answer_in_dm(&w.fake, &w.mentor, "Not me", WAIT)
+        .await
+        .unwrap();
+    assert!(
+        answered.text().starts_with("Not connected."),
+        "{}",
+        answered.text()
+    );
+    assert!(answered.buttons().is_empty());
+    let granted = w.google.refresh_tokens();
+    assert_eq!(granted.len(), 1);
+    assert!(
+        !w.google.refresh_token_valid(&granted[0]),
+        "revoked at Google"
+    );
+    assert_eq!(w.accounts().await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM oauth_states").await, 0);
+    assert!(!w.stored_in_plain_text(&granted));
+
+    // A question answered after its hour: nothing is connected, and the grant is revoked.
+    let (_, page) = w.connect_flow().await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    w.fake.wait_dms(w.mentor.id, 2, WAIT).await.unwrap();
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE pending_grants SET expires_at = expires_at - 3600")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let answered = confirm_in_dm(&w.fake, &w.mentor, WAIT).await.unwrap();
+    assert!(
+        answered.text().contains("expired or was already answered"),
+        "{}",
+        answered.text()
+    );
+    assert!(answered.buttons().is_empty());
+    let granted = w.google.refresh_tokens();
+    assert_eq!(granted.len(), 2);
+    assert!(granted.iter().all(|t| !w.google.refresh_token_valid(t)));
+    assert_eq!(w.accounts().await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 0);
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains("No Google Calendar connected"),
+        "{}",
+        status.text()
+    );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_another_google_account_puts_upcoming_sessions_into_the_new_calendar_and_revokes_the_old_grant()
+ {
+    const OTHER: &str = "other.account@example.com";
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let id = w.book(0).await;
+    w.wait_status(&id, "synced").await;
+    let old_tokens = w.google.refresh_tokens();
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 1);
+
+    w.google.set_consent(Consent::grant(OTHER));
+    w.connect().await;
+    let moved = w
+        .google
+        .wait_until(WAIT, |g| g.live_events(OTHER).len() == 1)
+        .await;
+    assert!(
+        moved,
+        "events in the new calendar: {:#?}",
+        w.google.events(OTHER)
+    );
+    w.wait_status(&id, "synced").await;
+    assert!(
+        old_tokens.iter().all(|t| !w.google.refresh_token_valid(t)),
+        "the replaced grant is revoked"
+    );
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(status.shown().contains(OTHER), "{}", status.text());
+    // The booking's event is in the new calendar and it follows a cancel there.
+    w.run(&w.mentee, "cancel", vec![Opt::str("booking", &id)])
+        .await;
+    let gone = w
+        .google
+        .wait_until(WAIT, |g| g.live_events(OTHER).is_empty())
+        .await;
+    assert!(gone, "{:#?}", w.google.events(OTHER));
     w.finish(bot).await;
 }

@@ -85,8 +85,8 @@ pub(crate) fn email(i: usize) -> String {
     format!("mentor{i}@example.com")
 }
 
-/// `/calendar connect`, then the browser: the bot's start page, Google's consent, the bot's
-/// callback.
+/// `/calendar connect`, then the browser: the bot's start page, Continue, Google's consent,
+/// the bot's callback; then Confirm in the bot's DM.
 async fn connect_google(fake: &FakeDiscord, google: &FakeGoogle, mentor: &FakeUser, i: usize) {
     google.set_consent(Consent::grant(&email(i)));
     let reply = fake
@@ -98,25 +98,24 @@ async fn connect_google(fake: &FakeDiscord, google: &FakeGoogle, mentor: &FakeUs
     let link = reply
         .button_id("Connect Google Calendar")
         .unwrap_or_else(|| panic!("a link button in {}", reply.text()));
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client");
-    let mut url = link;
-    for _ in 0..2 {
-        let response = browser.get(&url).send().await.expect("the OAuth pages");
-        assert_eq!(response.status().as_u16(), 302, "a redirect from {url}");
-        url = response.headers()["location"]
-            .to_str()
-            .expect("a Location")
-            .to_owned();
-    }
-    let page = browser.get(&url).send().await.expect("the callback");
-    let status = page.status().as_u16();
-    let body = page.text().await.unwrap_or_default();
+    let browser = testkit::browser::Browser::new();
+    let (_, page) = browser
+        .connect(&link)
+        .await
+        .unwrap_or_else(|e| panic!("connecting mentor {i}: {e}"));
     assert!(
-        status == 200 && body.contains("connected"),
-        "connecting mentor {i}: {status} {body}"
+        page.status == 200 && page.body.contains("Confirm in Discord"),
+        "connecting mentor {i}: {} {}",
+        page.status,
+        page.body
+    );
+    let answered = testkit::browser::confirm_in_dm(fake, mentor, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|e| panic!("confirming mentor {i}'s Google account: {e}"));
+    assert!(
+        answered.text().contains("Google Calendar connected"),
+        "confirming mentor {i}: {}",
+        answered.text()
     );
 }
 

@@ -1,9 +1,11 @@
-//! The component router: picker buttons and selects, and `/bookings` pages. Each click is
+//! The component router: picker buttons and selects, `/bookings` pages, and the Confirm /
+//! Not me of a calendar connection. Each click is
 //! handled from its `custom_id` and the database alone, and re-validated by the service.
 
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
+use super::connect::ConnectAnswer;
 use super::errors::message_for;
 use super::picker::{Mode, PickerId, PickerView, render};
 use super::render::{booking_field, said, when};
@@ -64,6 +66,9 @@ async fn route(
         let user = UserId(click.user.id.get());
         let (embed, rows) = bookings_page(data, user, page.role, page.past, page.page).await?;
         return update(ctx, click, embed, rows).await;
+    }
+    if let Some(answer) = ConnectAnswer::decode(id) {
+        return super::connect::answer(ctx, data, click, answer).await;
     }
     let Some(picked) = PickerId::decode(id) else {
         return Err(BotError::User(

@@ -80,11 +80,17 @@ impl DiscordMessenger {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn send(&self, recipient: u64, text: String) -> Result<(), DeliveryError> {
+    async fn send(
+        &self,
+        recipient: u64,
+        text: String,
+        components: Vec<serenity::CreateActionRow>,
+    ) -> Result<(), DeliveryError> {
         // The text quotes what people typed (names, reasons): nothing in it may ping anyone,
         // and no link in it may unfold into a preview.
         let message = serenity::CreateMessage::new()
             .content(text)
+            .components(components)
             .allowed_mentions(serenity::CreateAllowedMentions::new())
             .flags(serenity::MessageFlags::SUPPRESS_EMBEDS);
         let cached = self.channels().get(&recipient).copied();
@@ -121,11 +127,18 @@ impl Messenger for DiscordMessenger {
     async fn deliver(&self, notice: &Notice, booking: &Booking) -> Result<(), DeliveryError> {
         let actor = self.actor_name(notice).await;
         let text = dm_text(notice, booking, actor.as_deref());
-        self.send(notice.recipient(), text).await
+        self.send(notice.recipient(), text, vec![]).await
     }
 
     async fn deliver_account(&self, notice: &AccountNotice) -> Result<(), DeliveryError> {
-        self.send(notice.recipient(), account_dm_text(notice)).await
+        let buttons = match notice {
+            AccountNotice::ConfirmConnection { grant, .. } => {
+                super::connect::question_buttons(grant)
+            }
+            _ => vec![],
+        };
+        self.send(notice.recipient(), account_dm_text(notice), buttons)
+            .await
     }
 
     async fn undeliverable(&self, notice: &Notice, booking: &Booking) {

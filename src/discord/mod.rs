@@ -6,6 +6,7 @@
 
 mod commands;
 mod components;
+mod connect;
 pub mod errors;
 mod messenger;
 pub mod picker;

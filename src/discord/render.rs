@@ -230,6 +230,9 @@ pub fn account_dm_text(notice: &AccountNotice) -> String {
             text.push_str("\n`/calendar status` shows how it's going; `/calendar disconnect` undoes it.");
             text
         }
+        AccountNotice::ConfirmConnection { email, .. } => {
+            super::connect::question_text(email.as_deref())
+        }
         AccountNotice::CalendarRevoked { .. } => "⚠️ Google no longer lets mentorbot use your calendar (access was revoked or expired). Your bookings carry on, but they won't reach your calendar until you run `/calendar connect` again.".to_owned(),
     }
 }

@@ -97,6 +97,11 @@ pub enum ServiceError {
         "Calendar sync isn't available on this bot: its operator hasn't configured Google Calendar (`GOOGLE_CLIENT_ID`). Your bookings work all the same; `/bookings` lists them."
     )]
     CalendarOff,
+    /// A calendar connection's Confirm / Not me came after it lapsed or was answered.
+    #[error(
+        "That question has expired or was already answered, so nothing changed. Run `/calendar connect` to connect a calendar."
+    )]
+    ConnectionLapsed,
     /// Anything unexpected; logged with its cause chain, shown only as a reference code.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),

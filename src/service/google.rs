@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::calendar::OAuthFailure;
+use super::connect::OAuthFailure;
 use crate::domain::{AccountNotice, BookingId, UserId};
 use crate::gcal::client::{CalendarClient, GoogleError};
 use crate::gcal::crypto::TokenKey;
@@ -185,12 +185,19 @@ impl Google {
 
     /// A new connect request for `user`: a fresh `state` and the PKCE verifier, sealed to
     /// the user so the store never holds it in plain text.
-    pub fn new_connect(&self, user: UserId, expires_at: DateTime<Utc>) -> (String, OAuthState) {
+    pub fn new_connect(
+        &self,
+        user: UserId,
+        display_name: &str,
+        expires_at: DateTime<Utc>,
+    ) -> (String, OAuthState) {
         let request = OAuth::new_request();
         let pending = OAuthState {
             user,
+            display_name: display_name.to_owned(),
             sealed_verifier: self.key.seal(user.0, request.verifier.expose()),
             expires_at,
+            browser: None,
         };
         (request.state, pending)
     }

@@ -7,7 +7,8 @@
 //! - `slots`: free slots for pickers and autocomplete.
 //! - `bookings`: book, cancel, reschedule, list.
 //! - `people`: names, the `/mentors` listing, the mentor role.
-//! - `calendar`: connecting Google Calendar and its OAuth pages.
+//! - `calendar`: `/calendar status` and `disconnect`.
+//! - `connect`: connecting Google Calendar: its OAuth pages and the DM's Confirm / Not me.
 //! - `google`: the connected Google: access tokens and busy times per
 //!   mentor, cached (the HTTP itself is `gcal`'s).
 //! - `error` ([`ServiceError`]), `validate` (checks of typed input and the settings' bounds),
@@ -18,6 +19,7 @@
 mod bookings;
 mod cache;
 mod calendar;
+mod connect;
 mod error;
 mod google;
 mod people;
@@ -31,7 +33,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 pub use bookings::BookRequest;
-pub use calendar::{CalendarView, ConnectLink, Connected, OAuthFailure};
+pub use calendar::CalendarView;
+pub use connect::{
+    AwaitingConfirmation, CONFIRM_LIFETIME, ConnectLink, Connected, Continue, OAuthFailure,
+    STATE_LIFETIME, StartPage,
+};
 pub use error::{ServiceError, ServiceResult};
 pub use google::{ExternalBusy, Google, GoogleOptions, TokenError};
 pub use people::MentorListing;

@@ -1,6 +1,6 @@
 //! Google Calendar state: per-install values, connected accounts (refresh tokens arrive
-//! sealed: the store never sees them in plain text), pending OAuth requests, and the one
-//! queued sync job per booking.
+//! sealed: the store never sees them in plain text), and the one queued sync job per
+//! booking. Connect requests and unconfirmed grants are in `connect.rs`.
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -35,17 +35,6 @@ impl GoogleAccount {
     pub fn connected(&self) -> bool {
         self.sealed_refresh_token.is_some()
     }
-}
-
-/// An OAuth request under way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthState {
-    /// Who asked.
-    pub user: UserId,
-    /// The sealed PKCE verifier.
-    pub sealed_verifier: Vec<u8>,
-    /// When it stops being valid.
-    pub expires_at: DateTime<Utc>,
 }
 
 /// What a sync job found the booking to be when it started; its result is recorded only if
@@ -192,6 +181,17 @@ pub(super) async fn delete_account(conn: &mut SqliteConnection, user: UserId) ->
     Ok(done.rows_affected() == 1)
 }
 
+pub(super) async fn forget_events(conn: &mut SqliteConnection, mentor: UserId) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE bookings SET calendar_event_id = NULL
+         WHERE mentor_id = ? AND calendar_event_id IS NOT NULL",
+    )
+    .bind(user_param(mentor))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn note_account_error(
     conn: &mut SqliteConnection,
     user: UserId,
@@ -207,71 +207,6 @@ pub(super) async fn note_account_error(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-pub(super) async fn put_state(
-    conn: &mut SqliteConnection,
-    state: &str,
-    pending: &OAuthState,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    // Expired requests are only clutter: drop them while we are here.
-    sqlx::query("DELETE FROM oauth_states WHERE expires_at <= ?")
-        .bind(to_secs(now))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO oauth_states (state, user_id, verifier, expires_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(state)
-    .bind(user_param(pending.user))
-    .bind(&pending.sealed_verifier)
-    .bind(to_secs(pending.expires_at))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct StateRow {
-    user_id: i64,
-    verifier: Vec<u8>,
-    expires_at: i64,
-}
-
-impl StateRow {
-    fn into_state(self) -> StoreResult<OAuthState> {
-        Ok(OAuthState {
-            user: user_from(self.user_id),
-            sealed_verifier: self.verifier,
-            expires_at: from_secs(self.expires_at)?,
-        })
-    }
-}
-
-pub(super) async fn state(
-    conn: &mut SqliteConnection,
-    state: &str,
-) -> StoreResult<Option<OAuthState>> {
-    let row: Option<StateRow> =
-        sqlx::query_as("SELECT user_id, verifier, expires_at FROM oauth_states WHERE state = ?")
-            .bind(state)
-            .fetch_optional(conn)
-            .await?;
-    row.map(StateRow::into_state).transpose()
-}
-
-pub(super) async fn take_state(
-    conn: &mut SqliteConnection,
-    state: &str,
-) -> StoreResult<Option<OAuthState>> {
-    let row: Option<StateRow> = sqlx::query_as(
-        "DELETE FROM oauth_states WHERE state = ? RETURNING user_id, verifier, expires_at",
-    )
-    .bind(state)
-    .fetch_optional(conn)
-    .await?;
-    row.map(StateRow::into_state).transpose()
 }
 
 /// Queues (or re-arms) the booking's sync job and marks the booking `pending`.

@@ -8,12 +8,13 @@
 //!
 //! Files: this one holds [`Store`] (opening, reads on the read pool, job bookkeeping) and
 //! `tx.rs` holds [`WriteTx`] (every write); both are thin doors to the statements, which live
-//! with their tables in `mentors.rs`, `bookings.rs`, `calendar.rs` and `jobs.rs`;
+//! with their tables in `mentors.rs`, `bookings.rs`, `calendar.rs`, `connect.rs` and `jobs.rs`;
 //! `retention.rs` deletes what is no longer needed. `writer.rs` is the group-commit writer
 //! that batches write units into one transaction.
 
 mod bookings;
 mod calendar;
+mod connect;
 mod jobs;
 mod mentors;
 mod retention;
@@ -34,7 +35,8 @@ use crate::domain::{Booking, BookingId, GuildId, Mentor, PastTime, RoleId, UserI
 use crate::scheduling::interval::Interval;
 
 pub use bookings::{BookingQuery, BusyTime, NewBooking, PairBusy};
-pub use calendar::{CALENDAR_SYNC, GoogleAccount, OAuthState, SyncRecord, SyncTarget};
+pub use calendar::{CALENDAR_SYNC, GoogleAccount, SyncRecord, SyncTarget};
+pub use connect::{OAuthState, PendingGrant};
 pub use jobs::{Job, NewJob};
 pub use tx::WriteTx;
 pub use writer::BoxFuture;
@@ -305,11 +307,6 @@ impl Store {
     /// `user`'s Google account, connected or revoked.
     pub async fn google_account(&self, user: UserId) -> StoreResult<Option<GoogleAccount>> {
         calendar::account(&mut *self.read.acquire().await?, user).await
-    }
-
-    /// An OAuth request under way (not consumed).
-    pub async fn oauth_state(&self, state: &str) -> StoreResult<Option<OAuthState>> {
-        calendar::state(&mut *self.read.acquire().await?, state).await
     }
 
     /// Times of `mentor`'s bookings whose calendar event may exist and overlap `span`

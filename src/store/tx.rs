@@ -7,8 +7,8 @@ use chrono_tz::Tz;
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use super::{
-    BookingQuery, GoogleAccount, NewBooking, NewJob, OAuthState, PairBusy, StoreResult, SyncRecord,
-    SyncTarget, bookings, calendar, jobs, mentors,
+    BookingQuery, GoogleAccount, NewBooking, NewJob, PairBusy, StoreResult, SyncRecord, SyncTarget,
+    bookings, calendar, jobs, mentors,
 };
 use crate::domain::{Booking, BookingId, GuildId, Mentor, RoleId, UserId};
 use crate::scheduling::interval::Interval;
@@ -235,6 +235,13 @@ impl WriteTx {
         calendar::revoke_account(self.conn().await?, user, error, now).await
     }
 
+    /// Forgets the event ids of `mentor`'s bookings: they belong to the Google account that
+    /// held them, and the next sync inserts into the current one (a Meet link is kept until
+    /// that sync brings a new one: the old event's link still works).
+    pub async fn forget_calendar_events(&mut self, mentor: UserId) -> StoreResult<u64> {
+        calendar::forget_events(self.conn().await?, mentor).await
+    }
+
     /// Deletes an account and its token; false when there was none.
     pub async fn delete_google_account(&mut self, user: UserId) -> StoreResult<bool> {
         calendar::delete_account(self.conn().await?, user).await
@@ -248,21 +255,6 @@ impl WriteTx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         calendar::note_account_error(self.conn().await?, user, error, now).await
-    }
-
-    /// Stores an OAuth request under `state` (and drops expired ones).
-    pub async fn put_oauth_state(
-        &mut self,
-        state: &str,
-        pending: &OAuthState,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        calendar::put_state(self.conn().await?, state, pending, now).await
-    }
-
-    /// Consumes an OAuth request: a state works once.
-    pub async fn take_oauth_state(&mut self, state: &str) -> StoreResult<Option<OAuthState>> {
-        calendar::take_state(self.conn().await?, state).await
     }
 
     /// Queues (or re-arms) the booking's one calendar sync job and marks it `pending`.

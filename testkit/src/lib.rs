@@ -71,10 +71,13 @@
 //!   payload limits Discord enforces with 400/50035.
 //! - `util`: snowflakes, timestamps and multipart bodies.
 //! - [`google`]: the fake Google (OAuth and Calendar), [`FakeGoogle`].
+//! - [`browser`]: a browser with a cookie jar for the bot's Google connect pages, and
+//!   answering the bot's Confirm / Not me DM.
 
 #![recursion_limit = "256"]
 #![warn(missing_docs)]
 
+pub mod browser;
 mod commands;
 mod components;
 mod fake;

@@ -6,6 +6,7 @@ use poise::serenity_prelude as serenity;
 use std::fmt::Write as _;
 
 use super::{BotError, Context, may_write, me, say, show};
+use crate::discord::display_name;
 use crate::discord::render::{clip, said, ts, when};
 use crate::discord::text as limits;
 use crate::domain::{GuildId, RoleId};
@@ -28,10 +29,10 @@ async fn calendar_connect(ctx: Context<'_>) -> Result<(), BotError> {
     let link = ctx
         .data()
         .service
-        .calendar_connect(me(ctx), Utc::now())
+        .calendar_connect(me(ctx), &display_name(ctx.author()), Utc::now())
         .await?;
     let text = format!(
-        "Connect your Google Calendar: the button opens Google's consent page in your browser. Allow access to your calendar events (and free/busy times, so bookings avoid your other appointments).\nThe link is yours alone and works once, until {}.",
+        "Connect your Google Calendar: the button opens mentorbot's page in your browser, which shows the Discord account it connects to and continues to Google. Allow access to your calendar events (and free/busy times, so bookings avoid your other appointments); then I'll DM you to confirm the Google account.\nThe link is yours alone: it works once, in one browser, until {}.",
         ts(link.expires_at, 't')
     );
     let button = serenity::CreateButton::new_link(link.url).label("Connect Google Calendar");

@@ -1,30 +1,33 @@
-//! The embedded HTTP server (`HTTP_BIND`): the two OAuth pages a mentor's browser visits,
-//! and `/healthz` for supervisors. Put a TLS reverse proxy in front of it in production
+//! The embedded HTTP server (`HTTP_BIND`): the pages a mentor's browser visits to connect
+//! Google Calendar (`connect.rs`), and `/healthz` for supervisors. Put a TLS reverse proxy in front of it in production
 //! (`PUBLIC_BASE_URL` is what browsers see).
 //!
 //! It is reachable by anyone, so it has limits of its own (hyper's HTTP/1 with our accept
 //! loop, since `axum::serve` has no header timeout): at most [`MAX_CONNECTIONS`] at once,
 //! [`HEADER_TIMEOUT`] to send the request head (slow-loris connections are dropped), a
-//! query string of at most [`MAX_QUERY`] bytes, [`REQUEST_TIMEOUT`] per request, and a
-//! shutdown that waits at most [`SHUTDOWN_GRACE`] for requests in flight.
+//! query string of at most [`MAX_QUERY`] bytes, a body of at most [`MAX_BODY`] bytes,
+//! [`REQUEST_TIMEOUT`] per request, and a shutdown that waits at most [`SHUTDOWN_GRACE`] for requests in flight.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod connect;
+
 use axum::Router;
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::Utc;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 
-use crate::service::{OAuthFailure, Service};
+pub use connect::Site;
+
+use crate::service::Service;
 
 /// Says whether the Discord gateway is connected.
 pub type GatewayCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
@@ -36,6 +39,8 @@ pub struct HttpState {
     pub service: Service,
     /// The gateway's health.
     pub gateway: GatewayCheck,
+    /// How browsers see these pages (`PUBLIC_BASE_URL`).
+    pub site: Site,
 }
 
 /// Most connections served at once; more wait to be accepted.
@@ -46,15 +51,21 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest query string: Google's callback is well under 1 KB.
 pub const MAX_QUERY: usize = 4096;
+/// The largest request body: the one form (Continue) holds a 22-character state.
+pub const MAX_BODY: usize = 1024;
 /// How long shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The routes: `/oauth/google/start`, `/oauth/google/callback`, `/healthz`.
+/// The routes: `/oauth/google/start` (GET and POST), `/oauth/google/callback`, `/healthz`.
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/oauth/google/start", get(oauth_start))
-        .route("/oauth/google/callback", get(oauth_callback))
+        .route(
+            "/oauth/google/start",
+            get(connect::start_page).post(connect::continue_to_google),
+        )
+        .route("/oauth/google/callback", get(connect::callback))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(limits))
         .with_state(state)
 }
@@ -147,118 +158,6 @@ async fn healthz(State(state): State<HttpState>) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct StartQuery {
-    state: Option<String>,
-}
-
-async fn oauth_start(State(state): State<HttpState>, Query(query): Query<StartQuery>) -> Response {
-    let Some(oauth_state) = query.state.filter(|s| !s.is_empty()) else {
-        return failure_page(&OAuthFailure::BadState);
-    };
-    match state.service.oauth_start(&oauth_state, Utc::now()).await {
-        Ok(url) => match HeaderValue::from_str(&url) {
-            Ok(location) => (
-                StatusCode::FOUND,
-                [
-                    (header::LOCATION, location),
-                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                    (
-                        header::REFERRER_POLICY,
-                        HeaderValue::from_static("no-referrer"),
-                    ),
-                ],
-            )
-                .into_response(),
-            Err(_) => failure_page(&OAuthFailure::Internal(anyhow::anyhow!(
-                "the consent URL is not a header value"
-            ))),
-        },
-        Err(failure) => failure_page(&failure),
-    }
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct CallbackQuery {
-    state: Option<String>,
-    code: Option<String>,
-    error: Option<String>,
-}
-
-async fn oauth_callback(
-    State(state): State<HttpState>,
-    Query(query): Query<CallbackQuery>,
-) -> Response {
-    let connected = state
-        .service
-        .oauth_callback(
-            query.state.as_deref(),
-            query.code.as_deref(),
-            query.error.as_deref(),
-            Utc::now(),
-        )
-        .await;
-    match connected {
-        Ok(connected) => {
-            let account = connected
-                .email
-                .as_deref()
-                .map(|e| format!(" as <strong>{}</strong>", escape(e)))
-                .unwrap_or_default();
-            let body = format!(
-                "<p>Google Calendar is connected{account}.</p><p>New bookings get an event with a Google Meet link in your calendar. You can close this tab and go back to Discord.</p>"
-            );
-            page(StatusCode::OK, "Calendar connected", &body)
-        }
-        Err(failure) => failure_page(&failure),
-    }
-}
-
-fn failure_page(failure: &OAuthFailure) -> Response {
-    let status = match failure {
-        OAuthFailure::Internal(error) => {
-            tracing::error!(error = %format!("{error:#}"), "OAuth page failed");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        OAuthFailure::Off => StatusCode::NOT_FOUND,
-        OAuthFailure::Exchange(_) => StatusCode::BAD_GATEWAY,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let body = format!("<p>{}</p>", escape(&failure.to_string()));
-    page(status, "Calendar not connected", &body)
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>mentorbot · {title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;line-height:1.5}}</style></head><body><h1>{title}</h1>{body}</body></html>"
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        html,
-    )
-        .into_response()
-}
-
-/// Escapes text for HTML element content (never used inside attributes).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +176,7 @@ mod tests {
         let state = HttpState {
             service: Service::new(store),
             gateway: Arc::new(move || Box::pin(async move { gateway })),
+            site: Site::new("http://127.0.0.1:9"),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -301,14 +201,6 @@ mod tests {
         assert_eq!(
             healthz_with(true, false).await,
             (503, "database: ok\ngateway: disconnected\n".into())
-        );
-    }
-
-    #[test]
-    fn html_special_characters_are_escaped() {
-        assert_eq!(
-            escape("<a href=\"x\">Tom & 'Jerry'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; 'Jerry'&lt;/a&gt;"
         );
     }
 }
