@@ -100,6 +100,13 @@ pub async fn run_tuned(
             None
         }
     };
+    if let Some(google) = &google {
+        // Logs loudly when the key changed; starting anyway lets everything else work.
+        google
+            .check_stored_tokens(&store)
+            .await
+            .context("checking that TOKEN_ENCRYPTION_KEY opens the stored tokens")?;
+    }
     let service = match &google {
         Some(google) => Service::with_google(store.clone(), google.clone()),
         None => Service::new(store.clone()),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::gcal::crypto::TokenKey;
+use crate::gcal::crypto::{Keyring, TokenKey};
 use crate::gcal::{
     DEFAULT_AUTH_URL, DEFAULT_CALENDAR_BASE, DEFAULT_REVOKE_URL, DEFAULT_TOKEN_URL, GoogleConfig,
 };
@@ -43,8 +43,9 @@ pub struct Settings {
 pub struct GoogleSettings {
     /// Client, endpoints, redirect URI.
     pub config: GoogleConfig,
-    /// `TOKEN_ENCRYPTION_KEY`: seals refresh tokens at rest.
-    pub key: TokenKey,
+    /// `TOKEN_ENCRYPTION_KEY` seals refresh tokens at rest; `TOKEN_ENCRYPTION_KEY_PREVIOUS`
+    /// (optional) still opens those sealed before a rotation.
+    pub key: Keyring,
 }
 
 /// A setting that is missing or malformed; its `Display` is the one line shown at start-up.
@@ -150,6 +151,13 @@ impl Settings {
                 })?;
                 let key = TokenKey::parse(key)
                     .map_err(|e| error("TOKEN_ENCRYPTION_KEY", e.to_string()))?;
+                let previous = get("TOKEN_ENCRYPTION_KEY_PREVIOUS")
+                    .map(|k| {
+                        TokenKey::parse(k)
+                            .map_err(|e| error("TOKEN_ENCRYPTION_KEY_PREVIOUS", e.to_string()))
+                    })
+                    .transpose()?;
+                let key = Keyring::new(key, previous);
                 let mut config = GoogleConfig::new(
                     client_id.to_owned(),
                     Secret::new(secret),
@@ -418,6 +426,20 @@ mod tests {
             let e = Settings::from_vars(&vars(&pairs)).unwrap_err();
             assert_eq!(e.variable, "TOKEN_ENCRYPTION_KEY", "{e}");
         }
+    }
+
+    #[test]
+    fn a_malformed_previous_token_key_stops_start_up_naming_it_without_echoing_it() {
+        let e = Settings::from_vars(&vars(&[
+            ("DISCORD_TOKEN", TOKEN),
+            ("GOOGLE_CLIENT_ID", "id"),
+            ("GOOGLE_CLIENT_SECRET", "secret"),
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            ("TOKEN_ENCRYPTION_KEY_PREVIOUS", "old key!"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "TOKEN_ENCRYPTION_KEY_PREVIOUS", "{e}");
+        assert!(!e.to_string().contains("old key!"), "{e}");
     }
 
     #[test]

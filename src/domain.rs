@@ -316,6 +316,11 @@ pub enum AccountNotice {
         /// The Google account's email, when Google told it.
         email: Option<String>,
     },
+    /// The mentor's stored grant doesn't open with the bot's key: they must reconnect.
+    CalendarUnreadable {
+        /// The mentor's user id.
+        recipient: u64,
+    },
     /// Google refused the mentor's grant (`invalid_grant`): they must connect again.
     CalendarRevoked {
         /// The mentor's user id.
@@ -332,6 +337,7 @@ impl AccountNotice {
         match self {
             AccountNotice::CalendarConnected { recipient, .. }
             | AccountNotice::ConfirmConnection { recipient, .. }
+            | AccountNotice::CalendarUnreadable { recipient }
             | AccountNotice::CalendarRevoked { recipient } => *recipient,
         }
     }

@@ -1252,3 +1252,135 @@ async fn connecting_another_google_account_puts_upcoming_sessions_into_the_new_c
     assert!(gone, "{:#?}", w.google.events(OTHER));
     w.finish(bot).await;
 }
+
+/// The sealed refresh token of the mentor, as stored.
+async fn sealed_token(w: &World) -> Vec<u8> {
+    let mut conn = sqlx_connect(&w.db()).await;
+    sqlx::query_scalar("SELECT refresh_token FROM google_accounts")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_token_key_asks_the_mentor_to_reconnect_once_and_the_previous_key_restores_and_reseals_it()
+ {
+    let new_key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let first = w.book(0).await;
+    w.wait_status(&first, "synced").await;
+    let sealed_before = sealed_token(&w).await;
+    bot.stop().await;
+
+    // The operator changes TOKEN_ENCRYPTION_KEY and forgets the old one.
+    let with_key = |previous: Option<&'static str>| {
+        let new_key = new_key.clone();
+        move |vars: &mut std::collections::HashMap<String, String>| {
+            vars.insert("TOKEN_ENCRYPTION_KEY".into(), new_key);
+            if let Some(previous) = previous {
+                vars.insert("TOKEN_ENCRYPTION_KEY_PREVIOUS".into(), previous.into());
+            }
+        }
+    };
+    let bot = Bot::start_google_with_env(&w.fake, &w.db(), &w.google, with_key(None)).await;
+    let dms_before = w.fake.dms(w.mentor.id).len();
+    let second = w.book(1).await;
+    let third = w.book(2).await;
+    w.wait_status(&second, "not_connected").await;
+    w.wait_status(&third, "not_connected").await;
+    let told = w
+        .fake
+        .wait_dms(w.mentor.id, dms_before + 1, WAIT)
+        .await
+        .unwrap();
+    let unreadable: Vec<_> = told
+        .iter()
+        .filter(|m| m.text().contains("stored access no longer opens"))
+        .collect();
+    assert_eq!(unreadable.len(), 1, "told once, for two bookings");
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains("Reconnect needed"),
+        "{}",
+        status.text()
+    );
+    assert_eq!(sealed_token(&w).await, sealed_before, "the token is kept");
+    bot.stop().await;
+
+    // With the old key as TOKEN_ENCRYPTION_KEY_PREVIOUS, the token opens again: the
+    // bookings that missed the calendar are synced, and the token is sealed with the new key.
+    let bot = Bot::start_google_with_env(
+        &w.fake,
+        &w.db(),
+        &w.google,
+        with_key(Some(testkit::TOKEN_KEY)),
+    )
+    .await;
+    let fourth = w.book(3).await;
+    for id in [&second, &third, &fourth] {
+        w.wait_status(id, "synced").await;
+    }
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 4);
+    let resealed = sealed_token(&w).await;
+    assert_ne!(resealed, sealed_before);
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains("📅 Connected to"),
+        "{}",
+        status.text()
+    );
+    bot.stop().await;
+
+    // The new key alone now opens it: the rotation is complete.
+    let bot = Bot::start_google_with_env(&w.fake, &w.db(), &w.google, with_key(None)).await;
+    let fifth = w.book(4).await;
+    w.wait_status(&fifth, "synced").await;
+    assert_eq!(sealed_token(&w).await, resealed);
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_secret_keeps_syncs_waiting_and_says_so_until_the_operator_fixes_it() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    bot.stop().await;
+    let bot = Bot::start_google_with_env(&w.fake, &w.db(), &w.google, |vars| {
+        vars.insert("GOOGLE_CLIENT_SECRET".into(), "not-the-secret".into());
+    })
+    .await;
+    let id = w.book(0).await;
+    // The refresh is refused as invalid_client, more than once: the sync keeps waiting.
+    let refused = w
+        .google
+        .wait_until(WAIT, |g| {
+            g.token_requests()
+                .iter()
+                .filter(|r| r.error.as_deref() == Some("invalid_client"))
+                .count()
+                >= 2
+        })
+        .await;
+    assert!(refused, "{:#?}", w.google.token_requests());
+    assert_eq!(w.calendar_status(&id).await, "pending");
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains("invalid_client") && status.text().contains("GOOGLE_CLIENT_SECRET"),
+        "{}",
+        status.text()
+    );
+    bot.stop().await;
+    let bot = w.restart().await;
+    w.wait_status(&id, "synced").await;
+    assert_eq!(live(&w.google.events(EMAIL)).len(), 1);
+    w.finish_expecting(
+        bot,
+        Expected {
+            google: vec![(Route::Token, 401)],
+            ..Expected::default()
+        },
+    )
+    .await;
+}

@@ -1439,3 +1439,120 @@ async fn a_move_confirmed_from_a_dm_follows_the_mentor_role_of_the_server_it_was
     assert!(moved.text().contains("Moved"), "{}", moved.text());
     w.finish(bot).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_member_can_neither_book_nor_move_nor_find_the_mentor_and_their_cancel_is_not_dmed()
+ {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let booked = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&booked.text());
+    // A picker opened before the block, with a slot chosen and Confirm on screen.
+    let picker = w.picker(&w.mentee).await;
+    let (chosen, _) = w.choose(&w.mentee, &picker, 1).await;
+    let shown = format!("**{}**", w.mentor.name);
+    let listed = w.run(&w.mentee, "mentors", vec![]).await;
+    assert!(listed.text().contains(&shown), "{}", listed.text());
+
+    let blocked = w
+        .run(
+            &w.mentor,
+            "availability block",
+            vec![Opt::user("member", &w.mentee)],
+        )
+        .await;
+    assert!(blocked.ephemeral);
+    assert!(
+        blocked.text().contains("can no longer book you"),
+        "{}",
+        blocked.text()
+    );
+    let again = w
+        .run(
+            &w.mentor,
+            "availability block",
+            vec![Opt::user("member", &w.mentee)],
+        )
+        .await;
+    assert!(
+        again.text().contains("was already blocked"),
+        "{}",
+        again.text()
+    );
+    let myself = w
+        .run(
+            &w.mentor,
+            "availability block",
+            vec![Opt::user("member", &w.mentor)],
+        )
+        .await;
+    assert!(
+        myself.text().contains("can't block yourself"),
+        "{}",
+        myself.text()
+    );
+
+    // Every way to a new session with the mentor is refused, and changes nothing.
+    support::wait_jobs_drained(&w.db()).await;
+    let before = dump(&w.db()).await;
+    let refused = "You can't book sessions with this mentor.";
+    let late = w.confirm(&w.mentee, &chosen).await;
+    assert!(late.text().contains(refused), "{}", late.text());
+    let book = w
+        .run(&w.mentee, "book", vec![Opt::user("mentor", &w.mentor)])
+        .await;
+    assert!(
+        book.ephemeral && book.text().contains(refused),
+        "{}",
+        book.text()
+    );
+    let moving = w
+        .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
+        .await;
+    assert!(moving.text().contains(refused), "{}", moving.text());
+    assert_eq!(dump(&w.db()).await, before);
+    let listed = w.run(&w.mentee, "mentors", vec![]).await;
+    assert!(!listed.text().contains(&shown), "{}", listed.text());
+
+    // The session booked before the block stays; the member's cancel doesn't reach the
+    // mentor's DMs.
+    let mentor_dms = w.fake.dms(w.mentor.id).len();
+    let cancelled = w
+        .run(
+            &w.mentee,
+            "cancel",
+            vec![
+                Opt::str("booking", &id),
+                Opt::str("reason", "[click](https://evil.example)"),
+            ],
+        )
+        .await;
+    assert!(
+        cancelled.text().contains("Cancelled"),
+        "{}",
+        cancelled.text()
+    );
+    support::wait_jobs_drained(&w.db()).await;
+    assert_eq!(w.fake.dms(w.mentor.id).len(), mentor_dms);
+
+    // Unblocked, the member books again and the mentor hears of it.
+    let unblocked = w
+        .run(
+            &w.mentor,
+            "availability unblock",
+            vec![Opt::user("member", &w.mentee)],
+        )
+        .await;
+    assert!(
+        unblocked.text().contains("can book you again"),
+        "{}",
+        unblocked.text()
+    );
+    let booked = w.book_first_slot(&w.mentee).await;
+    assert!(booked.text().contains("Booked"), "{}", booked.text());
+    w.fake
+        .wait_dms(w.mentor.id, mentor_dms + 1, WAIT)
+        .await
+        .unwrap();
+    w.finish(bot).await;
+}

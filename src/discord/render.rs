@@ -233,6 +233,7 @@ pub fn account_dm_text(notice: &AccountNotice) -> String {
         AccountNotice::ConfirmConnection { email, .. } => {
             super::connect::question_text(email.as_deref())
         }
+        AccountNotice::CalendarUnreadable { .. } => "⚠️ mentorbot can't use your Google Calendar connection any more: its stored access no longer opens (the bot's operator may have changed its encryption key). Your bookings carry on, but they won't reach your calendar until you run `/calendar connect` again; your upcoming sessions are added then.".to_owned(),
         AccountNotice::CalendarRevoked { .. } => "⚠️ Google no longer lets mentorbot use your calendar (access was revoked or expired). Your bookings carry on, but they won't reach your calendar until you run `/calendar connect` again.".to_owned(),
     }
 }

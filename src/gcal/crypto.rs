@@ -3,6 +3,12 @@
 //! Each sealed token is bound to its owner: the Discord user id is the associated data, so a
 //! row copied onto another user fails to open rather than acting for them. The 24-byte random
 //! nonce is large enough that random nonces never repeat in practice.
+//!
+//! A sealed blob is `key id (1 byte) ‖ nonce (24) ‖ ciphertext and tag`; the key id is the
+//! first byte of a hash of the key, so a [`Keyring`] knows which key to try first when the
+//! operator rotates (`TOKEN_ENCRYPTION_KEY_PREVIOUS`). Blobs sealed before key ids existed
+//! (`nonce ‖ ciphertext`) still open; either way the cipher's tag decides, so a key id that
+//! collides only costs one more attempt.
 
 use std::fmt;
 
@@ -11,6 +17,8 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+
+use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
 
@@ -71,7 +79,16 @@ impl TokenKey {
         TokenKey(key)
     }
 
-    /// Seals `plaintext` for `user`: a random nonce followed by the ciphertext and its tag.
+    /// This key's id: the first byte of SHA-256 over a label and the key.
+    fn id(&self) -> u8 {
+        let mut hash = Sha256::new();
+        hash.update(b"mentorbot token key id\0");
+        hash.update(self.0);
+        hash.finalize()[0]
+    }
+
+    /// Seals `plaintext` for `user`: the key id, a random nonce, then the ciphertext and its
+    /// tag.
     pub fn seal(&self, user: u64, plaintext: &str) -> Vec<u8> {
         let mut nonce = [0; NONCE_LEN];
         crate::random::fill(&mut nonce);
@@ -85,14 +102,32 @@ impl TokenKey {
             .cipher()
             .encrypt(&XNonce::from(nonce), payload)
             .expect("a token is far below XChaCha20-Poly1305's message limit");
-        let mut sealed = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
+        sealed.push(self.id());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
         sealed
     }
 
-    /// Opens what [`TokenKey::seal`] made for the same `user` under the same key.
+    /// Opens what [`TokenKey::seal`] made for the same `user` under the same key (also in
+    /// the format from before key ids).
     pub fn open(&self, user: u64, sealed: &[u8]) -> Result<Secret, CryptoError> {
+        self.open_as(user, sealed).map(|(secret, _)| secret)
+    }
+
+    /// Opens `sealed`, saying whether it was in the current format (with this key's id).
+    fn open_as(&self, user: u64, sealed: &[u8]) -> Result<(Secret, bool), CryptoError> {
+        if let Some((&id, rest)) = sealed.split_first()
+            && id == self.id()
+            && let Ok(secret) = self.open_raw(user, rest)
+        {
+            return Ok((secret, true));
+        }
+        self.open_raw(user, sealed).map(|secret| (secret, false))
+    }
+
+    /// Opens `nonce ‖ ciphertext`.
+    fn open_raw(&self, user: u64, sealed: &[u8]) -> Result<Secret, CryptoError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(CryptoError);
         }
@@ -119,6 +154,59 @@ impl TokenKey {
 impl fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenKey([redacted])")
+    }
+}
+
+/// The current key, and the one before it while the operator rotates.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    current: TokenKey,
+    previous: Option<TokenKey>,
+}
+
+/// A token that opened, and whether it should be sealed again with the current key (it was
+/// sealed with the previous key, or before key ids).
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The token.
+    pub secret: Secret,
+    /// True when the stored blob is not the current key's current format.
+    pub stale: bool,
+}
+
+impl From<TokenKey> for Keyring {
+    fn from(current: TokenKey) -> Keyring {
+        Keyring {
+            current,
+            previous: None,
+        }
+    }
+}
+
+impl Keyring {
+    /// `current` seals; `previous` (`TOKEN_ENCRYPTION_KEY_PREVIOUS`) only opens.
+    pub fn new(current: TokenKey, previous: Option<TokenKey>) -> Keyring {
+        Keyring { current, previous }
+    }
+
+    /// Seals with the current key.
+    pub fn seal(&self, user: u64, plaintext: &str) -> Vec<u8> {
+        self.current.seal(user, plaintext)
+    }
+
+    /// Opens with the current key, else the previous one.
+    pub fn open(&self, user: u64, sealed: &[u8]) -> Result<Opened, CryptoError> {
+        if let Ok((secret, current_format)) = self.current.open_as(user, sealed) {
+            return Ok(Opened {
+                secret,
+                stale: !current_format,
+            });
+        }
+        let previous = self.previous.as_ref().ok_or(CryptoError)?;
+        previous.open(user, sealed).map(|secret| Opened {
+            secret,
+            stale: true,
+        })
     }
 }
 
@@ -188,7 +276,7 @@ mod tests {
             !a.windows(8)
                 .any(|w| TOKEN.as_bytes().windows(8).any(|t| t == w))
         );
-        assert_eq!(a.len(), NONCE_LEN + TOKEN.len() + TAG_LEN);
+        assert_eq!(a.len(), 1 + NONCE_LEN + TOKEN.len() + TAG_LEN);
     }
 
     #[test]
@@ -224,6 +312,51 @@ mod tests {
         let error = TokenKey::parse("not a key!").unwrap_err();
         assert_eq!(error, KeyError::NotBase64);
         assert!(!error.to_string().contains("not a key!"));
+    }
+
+    /// What sealing looked like before key ids: `nonce ‖ ciphertext`.
+    fn sealed_without_key_id(key: &TokenKey, user: u64) -> Vec<u8> {
+        key.seal(user, TOKEN)[1..].to_vec()
+    }
+
+    #[test]
+    fn tokens_sealed_before_key_ids_still_open_and_are_marked_for_sealing_again() {
+        let key = TokenKey::generate();
+        let old = sealed_without_key_id(&key, 42);
+        assert_eq!(key.open(42, &old).unwrap().expose(), TOKEN);
+        let opened = Keyring::from(key.clone()).open(42, &old).unwrap();
+        assert_eq!(opened.secret.expose(), TOKEN);
+        assert!(opened.stale);
+        let fresh =
+            Keyring::from(key).open(42, &Keyring::from(TokenKey::generate()).seal(42, TOKEN));
+        assert!(fresh.is_err(), "another key's blob");
+    }
+
+    #[test]
+    fn a_rotated_keyring_opens_old_blobs_with_the_previous_key_and_seals_with_the_new_one() {
+        let (old, new) = (TokenKey::generate(), TokenKey::generate());
+        let before = old.seal(42, TOKEN);
+        let legacy = sealed_without_key_id(&old, 42);
+        let ring = Keyring::new(new.clone(), Some(old.clone()));
+        for blob in [&before, &legacy] {
+            let opened = ring.open(42, blob).unwrap();
+            assert_eq!(opened.secret.expose(), TOKEN);
+            assert!(opened.stale, "sealed with the previous key");
+        }
+        let resealed = ring.seal(42, TOKEN);
+        let opened = ring.open(42, &resealed).unwrap();
+        assert!(!opened.stale);
+        // The new blob no longer needs the old key, and the old key can't open it.
+        assert!(Keyring::from(new).open(42, &resealed).is_ok());
+        assert!(old.open(42, &resealed).is_err());
+        // Without the previous key, old blobs don't open.
+        assert!(
+            Keyring::from(TokenKey::generate())
+                .open(42, &before)
+                .is_err()
+        );
+        // Another user's id still refuses, whichever key.
+        assert!(ring.open(43, &before).is_err());
     }
 
     #[test]

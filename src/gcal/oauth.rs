@@ -118,6 +118,12 @@ pub enum OAuthError {
     /// used. The user must connect again.
     #[error("Google refused the grant (invalid_grant): the user must connect again")]
     InvalidGrant,
+    /// Google answered `invalid_client`: mentorbot's OAuth client id or secret is wrong. The
+    /// operator must fix the configuration; no user can.
+    #[error(
+        "Google refused mentorbot's OAuth client (invalid_client): check GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET"
+    )]
+    InvalidClient,
     /// Worth retrying later: timeouts, connection errors, 429 and 5xx.
     #[error("Google's OAuth endpoint is unavailable for now: {0}")]
     Transient(String),
@@ -358,6 +364,7 @@ fn classify(error: RequestTokenError<TokenHttpError, BasicErrorResponse>) -> OAu
     match error {
         RequestTokenError::ServerResponse(answer) => match answer.error() {
             BasicErrorResponseType::InvalidGrant => OAuthError::InvalidGrant,
+            BasicErrorResponseType::InvalidClient => OAuthError::InvalidClient,
             _ => OAuthError::Permanent(printable(&answer.to_string(), 300)),
         },
         RequestTokenError::Request(TokenHttpError::Invalid(message)) => {

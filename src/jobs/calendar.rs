@@ -144,13 +144,24 @@ impl From<GoogleError> for Failure {
 impl From<TokenError> for Failure {
     fn from(error: TokenError) -> Self {
         match error {
-            TokenError::NotConnected | TokenError::Revoked => Failure::NotConnected,
+            TokenError::NotConnected | TokenError::Revoked | TokenError::ReconnectNeeded => {
+                Failure::NotConnected
+            }
+            // The operator's configuration: retried (with backoff) until it is fixed.
+            TokenError::Misconfigured(e) => Failure::Retry {
+                after: None,
+                error: e,
+            },
             TokenError::Transient(e) => Failure::Retry {
                 after: None,
                 error: e,
             },
             TokenError::Permanent(e) => Failure::Permanent(format!("token refresh refused: {e}")),
-            TokenError::Internal(e) => Failure::Permanent(crate::cause::chain(e.as_ref())),
+            // A store failure while getting the token: not the booking's fault.
+            TokenError::Internal(e) => Failure::Retry {
+                after: None,
+                error: crate::cause::chain(e.as_ref()),
+            },
         }
     }
 }

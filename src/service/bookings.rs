@@ -246,6 +246,9 @@ async fn book_in(
         .mentor(request.mentor, override_horizon(now))
         .await?
         .ok_or(ServiceError::NotAMentor)?;
+    if tx.is_blocked(request.mentor, request.mentee).await? {
+        return Err(ServiceError::Blocked);
+    }
     let policy = mentor.settings.policy();
     let Outside {
         external,
@@ -336,6 +339,9 @@ async fn cancel_in(
         recipient: other.0,
         actor: actor.0,
     };
+    // A mentor who blocked the member hears nothing from them, cancellations included.
+    let muted = actor == current.mentee && tx.is_blocked(current.mentor, actor).await?;
+    let notice = (!muted).then_some(notice);
     let calendar_status = queue_effects(tx, notice, &current, now, calendar).await?;
     Ok(Booking {
         status: BookingStatus::Cancelled,
@@ -359,6 +365,9 @@ async fn reschedule_in(
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
     check_reschedule(&current.facts(), actor, now)?;
+    if actor == current.mentee && tx.is_blocked(current.mentor, actor).await? {
+        return Err(ServiceError::Blocked);
+    }
     let mentor = tx
         .mentor(current.mentor, override_horizon(now))
         .await?
@@ -394,7 +403,7 @@ async fn reschedule_in(
         from_start: current.interval.start().timestamp(),
         from_end: current.interval.end().timestamp(),
     };
-    let calendar_status = queue_effects(tx, notice, &current, now, calendar).await?;
+    let calendar_status = queue_effects(tx, Some(notice), &current, now, calendar).await?;
     Ok(Booking {
         interval,
         calendar_status,
@@ -479,12 +488,14 @@ fn dm_job(notice: Notice, booking: &BookingId, now: DateTime<Utc>) -> ServiceRes
 /// when one is needed. Returns the booking's calendar status after the change.
 async fn queue_effects(
     tx: &mut WriteTx,
-    notice: Notice,
+    notice: Option<Notice>,
     current: &Booking,
     now: DateTime<Utc>,
     calendar: bool,
 ) -> ServiceResult<CalendarStatus> {
-    tx.enqueue(&[dm_job(notice, &current.id, now)?]).await?;
+    if let Some(notice) = notice {
+        tx.enqueue(&[dm_job(notice, &current.id, now)?]).await?;
+    }
     if calendar && needs_sync(tx, current).await? {
         tx.queue_calendar_sync(&current.id, now).await?;
         Ok(CalendarStatus::Pending)

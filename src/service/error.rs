@@ -97,6 +97,12 @@ pub enum ServiceError {
         "Calendar sync isn't available on this bot: its operator hasn't configured Google Calendar (`GOOGLE_CLIENT_ID`). Your bookings work all the same; `/bookings` lists them."
     )]
     CalendarOff,
+    /// The mentor has blocked this member.
+    #[error("You can't book sessions with this mentor.")]
+    Blocked,
+    /// A mentor tried to block themselves.
+    #[error("You can't block yourself. Pick the member to block in `member:`.")]
+    BlockSelf,
     /// A calendar connection's Confirm / Not me came after it lapsed or was answered.
     #[error(
         "That question has expired or was already answered, so nothing changed. Run `/calendar connect` to connect a calendar."

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::connect::OAuthFailure;
 use crate::domain::{AccountNotice, BookingId, UserId};
 use crate::gcal::client::{CalendarClient, GoogleError};
-use crate::gcal::crypto::TokenKey;
+use crate::gcal::crypto::Keyring;
 use crate::gcal::event_id::{event_id, new_salt};
 use crate::gcal::oauth::{OAuth, OAuthError};
 use crate::gcal::{GoogleConfig, SCOPE_EVENTS, SCOPE_FREEBUSY};
@@ -82,13 +82,21 @@ pub enum TokenError {
     /// Google refused the grant just now; the account is marked revoked.
     #[error("Google revoked the grant (invalid_grant)")]
     Revoked,
+    /// The stored token doesn't open with the configured keys: the mentor was told to
+    /// reconnect (the token is kept, in case the operator restores the old key).
+    #[error("the stored refresh token doesn't open with TOKEN_ENCRYPTION_KEY")]
+    ReconnectNeeded,
     /// Worth trying again later.
     #[error("could not refresh the access token: {0}")]
     Transient(String),
-    /// Will not work without a change by the operator (e.g. a wrong client secret).
+    /// Google refused mentorbot's OAuth client: the operator's configuration is wrong, and
+    /// nothing works until it is fixed (then retrying does).
+    #[error("{0}")]
+    Misconfigured(String),
+    /// Will not work by retrying.
     #[error("Google refused the token refresh: {0}")]
     Permanent(String),
-    /// The store failed or a sealed token did not open.
+    /// The store failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -112,8 +120,8 @@ struct BusyEntry {
 pub struct Google {
     oauth: OAuth,
     client: CalendarClient,
-    /// Seals refresh tokens and PKCE verifiers.
-    key: TokenKey,
+    /// Seals refresh tokens and PKCE verifiers (and opens them with the previous key too).
+    key: Keyring,
     /// The per-install salt of event ids.
     salt: Vec<u8>,
     /// Where browsers reach the bot's HTTP server.
@@ -139,7 +147,7 @@ impl Google {
     /// Builds the clients and reads (or creates) the install's event-id salt.
     pub async fn new(
         config: &GoogleConfig,
-        key: TokenKey,
+        key: impl Into<Keyring>,
         public_base: &str,
         options: GoogleOptions,
         store: &Store,
@@ -153,7 +161,7 @@ impl Google {
         Ok(Google {
             oauth: OAuth::new(config)?,
             client: CalendarClient::new(config)?,
-            key,
+            key: key.into(),
             salt,
             public_base: public_base.trim_end_matches('/').to_owned(),
             options,
@@ -258,7 +266,27 @@ impl Google {
     fn open_verifier(&self, pending: &OAuthState) -> anyhow::Result<Secret> {
         self.key
             .open(pending.user.0, &pending.sealed_verifier)
+            .map(|opened| opened.secret)
             .map_err(|e| anyhow::anyhow!("a stored PKCE verifier did not open: {e}"))
+    }
+
+    /// At start-up: whether the configured keys open a stored refresh token (any one). A
+    /// changed `TOKEN_ENCRYPTION_KEY` would otherwise show only as mentors' calendars
+    /// falling silent; this says so in the log at once. `None` when nothing is stored.
+    pub async fn check_stored_tokens(&self, store: &Store) -> Result<Option<bool>, StoreError> {
+        let Some(account) = store.any_connected_google_account().await? else {
+            return Ok(None);
+        };
+        let Some(sealed) = &account.sealed_refresh_token else {
+            return Ok(None);
+        };
+        let opens = self.key.open(account.user.0, sealed).is_ok();
+        if !opens {
+            tracing::error!(
+                "TOKEN_ENCRYPTION_KEY does not open the stored Google tokens: was the key changed? Set TOKEN_ENCRYPTION_KEY_PREVIOUS to the old key (README, \"Rotating the token key\"); until then mentors are asked to reconnect when their calendar is next used"
+            );
+        }
+        Ok(Some(opens))
     }
 
     /// Revokes the grant behind a stored refresh token, best effort: a failure is logged
@@ -266,8 +294,8 @@ impl Google {
     /// remove it in their Google account).
     pub async fn revoke_stored(&self, user: UserId, sealed: &[u8]) {
         match self.key.open(user.0, sealed) {
-            Ok(token) => {
-                if let Err(error) = self.oauth.revoke(&token).await {
+            Ok(opened) => {
+                if let Err(error) = self.oauth.revoke(&opened.secret).await {
                     tracing::warn!(user = user.0, error = %error, "revoking the Google grant failed");
                 }
             }
@@ -296,10 +324,22 @@ impl Google {
         let Some(sealed) = &account.sealed_refresh_token else {
             return Err(TokenError::NotConnected);
         };
-        let refresh = self
-            .key
-            .open(user.0, sealed)
-            .map_err(|e| anyhow::anyhow!("the stored refresh token does not open: {e}"))?;
+        let Ok(opened) = self.key.open(user.0, sealed) else {
+            self.reconnect_needed(store, user, now).await?;
+            return Err(TokenError::ReconnectNeeded);
+        };
+        if opened.stale || account.reconnect.is_some() {
+            self.renew_stored(
+                store,
+                user,
+                sealed,
+                &opened.secret,
+                account.reconnect.is_some(),
+                now,
+            )
+            .await?;
+        }
+        let refresh = opened.secret;
         match self.oauth.refresh(&refresh).await {
             Ok(access) => {
                 let lifetime = Duration::from_std(access.expires_in).unwrap_or(Duration::hours(1));
@@ -312,6 +352,17 @@ impl Google {
                 Err(TokenError::Revoked)
             }
             Err(OAuthError::Transient(e)) => Err(TokenError::Transient(e)),
+            Err(error @ OAuthError::InvalidClient) => {
+                let error = error.to_string();
+                tracing::error!(user = user.0, %error, "Google refused mentorbot's OAuth client; calendar syncs wait until the configuration is fixed");
+                let noted = error.clone();
+                store
+                    .transact(move |tx| {
+                        Box::pin(async move { tx.note_calendar_error(user, &noted, now).await })
+                    })
+                    .await?;
+                Err(TokenError::Misconfigured(error))
+            }
             Err(OAuthError::Permanent(e)) => Err(TokenError::Permanent(e)),
         }
     }
@@ -319,6 +370,79 @@ impl Google {
     /// Forgets `user`'s access token (after a 401, or when they disconnect).
     pub fn forget_token(&self, user: UserId) {
         self.lock_tokens().remove(&user);
+    }
+
+    /// The stored token doesn't open: loudly logged, and the first time the mentor is told
+    /// to reconnect (the account says why in `/calendar status`). The token is kept.
+    async fn reconnect_needed(
+        &self,
+        store: &Store,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), TokenError> {
+        self.forget_token(user);
+        self.forget_busy(user);
+        let notice = AccountNotice::CalendarUnreadable { recipient: user.0 };
+        let job = NewJob {
+            kind: AccountNotice::JOB_KIND.to_owned(),
+            booking: None,
+            payload: serde_json::to_value(&notice)
+                .map_err(|e| anyhow::anyhow!("an account notice: {e}"))?,
+            run_after: now,
+            now,
+        };
+        let told = store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let reason = "mentorbot's stored access doesn't open with its encryption key";
+                    let changed = tx.set_reconnect_reason(user, Some(reason), now).await?;
+                    if changed {
+                        tx.enqueue(&[job]).await?;
+                    }
+                    Ok::<bool, StoreError>(changed)
+                })
+            })
+            .await?;
+        tracing::error!(
+            user = user.0,
+            told,
+            "a stored Google refresh token doesn't open with TOKEN_ENCRYPTION_KEY (or _PREVIOUS); the mentor must reconnect"
+        );
+        Ok(())
+    }
+
+    /// A token that opened: sealed again with the current key when it was sealed with the
+    /// previous one, and, when the account was marked for reconnecting (the operator has
+    /// since restored the key), unmarked with every upcoming booking queued again.
+    async fn renew_stored(
+        &self,
+        store: &Store,
+        user: UserId,
+        sealed: &[u8],
+        token: &Secret,
+        was_unreadable: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), TokenError> {
+        let old = sealed.to_vec();
+        let new = self.key.seal(user.0, token.expose());
+        store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.reseal_refresh_token(user, &old, &new).await?;
+                    if was_unreadable && tx.set_reconnect_reason(user, None, now).await? {
+                        tx.queue_upcoming_syncs(user, now).await?;
+                    }
+                    Ok::<(), StoreError>(())
+                })
+            })
+            .await?;
+        if was_unreadable {
+            tracing::info!(
+                user = user.0,
+                "a stored Google token opens again; upcoming bookings are synced again"
+            );
+        }
+        Ok(())
     }
 
     /// Google answered `invalid_grant`: mark the account revoked and, the first time, queue
@@ -476,7 +600,9 @@ impl Google {
         }
         let mut token = match self.access_token(store, mentor, now).await {
             Ok(token) => token,
-            Err(TokenError::NotConnected | TokenError::Revoked) => return Ok(None),
+            Err(TokenError::NotConnected | TokenError::Revoked | TokenError::ReconnectNeeded) => {
+                return Ok(None);
+            }
             Err(other) => return Err(other.into()),
         };
         let mut answer = self
@@ -487,7 +613,9 @@ impl Google {
             self.forget_token(mentor);
             token = match self.access_token(store, mentor, now).await {
                 Ok(token) => token,
-                Err(TokenError::NotConnected | TokenError::Revoked) => return Ok(None),
+                Err(
+                    TokenError::NotConnected | TokenError::Revoked | TokenError::ReconnectNeeded,
+                ) => return Ok(None),
                 Err(other) => return Err(other.into()),
             };
             answer = self
@@ -546,6 +674,7 @@ mod tests {
 
     use super::*;
     use crate::gcal::SCOPE_EVENTS;
+    use crate::gcal::crypto::TokenKey;
     use crate::store::StoreOptions;
 
     const EMAIL: &str = "mentor@example.com";
@@ -609,5 +738,57 @@ mod tests {
             2,
             "the new answer is cached"
         );
+    }
+
+    #[tokio::test]
+    async fn the_start_up_check_says_whether_the_configured_keys_open_a_stored_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreOptions::new(dir.path().join("k.db")))
+            .await
+            .unwrap();
+        let config = GoogleConfig::new(
+            FakeGoogle::CLIENT_ID.into(),
+            Secret::new(FakeGoogle::CLIENT_SECRET),
+            "http://127.0.0.1:9/oauth/google/callback".into(),
+        );
+        let (old, new) = (TokenKey::generate(), TokenKey::generate());
+        let google = |key: Keyring| {
+            let (config, store) = (config.clone(), store.clone());
+            async move {
+                Google::new(
+                    &config,
+                    key,
+                    "http://127.0.0.1:9",
+                    GoogleOptions::default(),
+                    &store,
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let check = |g: Google| {
+            let store = store.clone();
+            async move { g.check_stored_tokens(&store).await.unwrap() }
+        };
+        assert_eq!(
+            check(google(new.clone().into()).await).await,
+            None,
+            "nothing stored"
+        );
+        let sealed = old.seal(MENTOR.0, "refresh");
+        let now = Utc::now();
+        store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.save_google_account(MENTOR, Some(EMAIL), &sealed, SCOPE_EVENTS, now)
+                        .await
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(check(google(old.clone().into()).await).await, Some(true));
+        assert_eq!(check(google(new.clone().into()).await).await, Some(false));
+        let rotated = Keyring::new(new, Some(old));
+        assert_eq!(check(google(rotated).await).await, Some(true));
     }
 }

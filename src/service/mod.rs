@@ -6,6 +6,7 @@
 //! - `schedule`: timezone, weekly availability, settings, date overrides.
 //! - `slots`: free slots for pickers and autocomplete.
 //! - `bookings`: book, cancel, reschedule, list.
+//! - `blocks`: a mentor blocking a member from booking them.
 //! - `people`: names, the `/mentors` listing, the mentor role.
 //! - `calendar`: `/calendar status` and `disconnect`.
 //! - `connect`: connecting Google Calendar: its OAuth pages and the DM's Confirm / Not me.
@@ -16,6 +17,7 @@
 //!
 //! This room may touch the store and, through `gcal`, Google; never Discord.
 
+mod blocks;
 mod bookings;
 mod cache;
 mod calendar;

@@ -85,8 +85,12 @@ impl Service {
     pub async fn listed_mentors(
         &self,
         guild: GuildId,
+        viewer: UserId,
     ) -> ServiceResult<Vec<(UserId, Option<String>)>> {
-        Ok(self.store.guild_mentors(guild).await?)
+        let blocked_by = self.store.blocked_by(viewer).await?;
+        let mut mentors = self.store.guild_mentors(guild).await?;
+        mentors.retain(|(mentor, _)| !blocked_by.contains(mentor));
+        Ok(mentors)
     }
 
     /// `/mentors`: the next free slot of each of `mentors` (the ones shown), soonest first

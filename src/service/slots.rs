@@ -279,10 +279,14 @@ impl Service {
             moving,
             now,
         } = query;
+        let mentor_id = mentor;
         let mentor = self
             .cached_mentor(mentor, override_horizon(now))
             .await?
             .ok_or(ServiceError::NotAMentor)?;
+        if viewer != mentor_id && self.store.is_blocked(mentor_id, viewer).await? {
+            return Err(ServiceError::Blocked);
+        }
         let viewer_tz = self.cached_zone(viewer).await?;
         let tz = viewer_tz.unwrap_or(mentor.schedule.tz());
         let policy = mentor.settings.policy();

@@ -28,6 +28,9 @@ pub struct GoogleAccount {
     pub connected_at: DateTime<Utc>,
     /// The last calendar problem, if any, and when.
     pub last_error: Option<(String, DateTime<Utc>)>,
+    /// Why the grant can't be used until the mentor reconnects (or the operator fixes the
+    /// configuration); `None` when it can.
+    pub reconnect: Option<String>,
 }
 
 impl GoogleAccount {
@@ -69,6 +72,7 @@ struct AccountRow {
     connected_at: i64,
     last_error: Option<String>,
     last_error_at: Option<i64>,
+    reconnect_reason: Option<String>,
 }
 
 impl AccountRow {
@@ -83,6 +87,7 @@ impl AccountRow {
                 (Some(error), Some(at)) => Some((error, from_secs(at)?)),
                 _ => None,
             },
+            reconnect: self.reconnect_reason,
         })
     }
 }
@@ -119,7 +124,8 @@ pub(super) async fn account(
     user: UserId,
 ) -> StoreResult<Option<GoogleAccount>> {
     let row: Option<AccountRow> = sqlx::query_as(
-        "SELECT user_id, email, refresh_token, scopes, connected_at, last_error, last_error_at
+        "SELECT user_id, email, refresh_token, scopes, connected_at, last_error, last_error_at,
+                reconnect_reason
          FROM google_accounts WHERE user_id = ?",
     )
     .bind(user_param(user))
@@ -142,7 +148,8 @@ pub(super) async fn save_account(
          ON CONFLICT (user_id) DO UPDATE SET email = excluded.email,
              refresh_token = excluded.refresh_token, scopes = excluded.scopes,
              status = 'connected', connected_at = excluded.connected_at,
-             updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL",
+             updated_at = excluded.updated_at, last_error = NULL, last_error_at = NULL,
+             reconnect_reason = NULL",
     )
     .bind(user_param(user))
     .bind(email)
@@ -178,6 +185,59 @@ pub(super) async fn delete_account(conn: &mut SqliteConnection, user: UserId) ->
         .bind(user_param(user))
         .execute(conn)
         .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One connected account, any (for the start-up check that the key opens stored tokens).
+pub(super) async fn any_connected(
+    conn: &mut SqliteConnection,
+) -> StoreResult<Option<GoogleAccount>> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "SELECT user_id, email, refresh_token, scopes, connected_at, last_error, last_error_at,
+                reconnect_reason
+         FROM google_accounts WHERE status = 'connected' LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(AccountRow::into_account).transpose()
+}
+
+/// Sets (or clears, with `None`) why a connected account needs reconnecting; true when that
+/// changed it.
+pub(super) async fn set_reconnect(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE google_accounts SET reconnect_reason = ?1, updated_at = ?2
+         WHERE user_id = ?3 AND status = 'connected' AND reconnect_reason IS NOT ?1",
+    )
+    .bind(reason)
+    .bind(to_secs(now))
+    .bind(user_param(user))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the sealed refresh token `old` by `new` (the same token sealed with the current
+/// key); false when the account holds another token by now.
+pub(super) async fn reseal(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    old: &[u8],
+    new: &[u8],
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE google_accounts SET refresh_token = ?1 WHERE user_id = ?2 AND refresh_token = ?3",
+    )
+    .bind(new)
+    .bind(user_param(user))
+    .bind(old)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -8,10 +8,11 @@
 //!
 //! Files: this one holds [`Store`] (opening, reads on the read pool, job bookkeeping) and
 //! `tx.rs` holds [`WriteTx`] (every write); both are thin doors to the statements, which live
-//! with their tables in `mentors.rs`, `bookings.rs`, `calendar.rs`, `connect.rs` and `jobs.rs`;
+//! with their tables in `mentors.rs`, `blocks.rs`, `bookings.rs`, `calendar.rs`, `connect.rs` and `jobs.rs`;
 //! `retention.rs` deletes what is no longer needed. `writer.rs` is the group-commit writer
 //! that batches write units into one transaction.
 
+mod blocks;
 mod bookings;
 mod calendar;
 mod connect;
@@ -302,6 +303,11 @@ impl Store {
     /// A per-install value, if set.
     pub async fn install_value(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         calendar::install_value(&mut *self.read.acquire().await?, key).await
+    }
+
+    /// Some connected Google account, if any.
+    pub async fn any_connected_google_account(&self) -> StoreResult<Option<GoogleAccount>> {
+        calendar::any_connected(&mut *self.read.acquire().await?).await
     }
 
     /// `user`'s Google account, connected or revoked.

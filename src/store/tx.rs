@@ -235,6 +235,26 @@ impl WriteTx {
         calendar::revoke_account(self.conn().await?, user, error, now).await
     }
 
+    /// See [`calendar::set_reconnect`].
+    pub async fn set_reconnect_reason(
+        &mut self,
+        user: UserId,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        calendar::set_reconnect(self.conn().await?, user, reason, now).await
+    }
+
+    /// See [`calendar::reseal`].
+    pub async fn reseal_refresh_token(
+        &mut self,
+        user: UserId,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        calendar::reseal(self.conn().await?, user, old, new).await
+    }
+
     /// Forgets the event ids of `mentor`'s bookings: they belong to the Google account that
     /// held them, and the next sync inserts into the current one (a Meet link is kept until
     /// that sync brings a new one: the old event's link still works).

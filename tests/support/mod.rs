@@ -70,6 +70,16 @@ impl Bot {
         Bot::start_with(fake, db, None, fast_tuning(), adjust).await
     }
 
+    /// [`Bot::start`] with Google and changes to its environment.
+    pub async fn start_google_with_env(
+        fake: &FakeDiscord,
+        db: &Path,
+        google: &FakeGoogle,
+        adjust: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Bot {
+        Bot::start_with(fake, db, Some(google), fast_tuning(), adjust).await
+    }
+
     async fn start_with(
         fake: &FakeDiscord,
         db: &Path,

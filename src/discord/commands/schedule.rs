@@ -64,7 +64,9 @@ async fn timezone_show(ctx: Context<'_>) -> Result<(), BotError> {
         "availability_set",
         "availability_show",
         "availability_clear",
-        "availability_settings"
+        "availability_settings",
+        "availability_block",
+        "availability_unblock"
     ),
     subcommand_required
 )]
@@ -164,6 +166,47 @@ async fn availability_show(
         )
         .field("Settings", settings_line(&view.mentor.settings), false);
     show(ctx, embed, vec![]).await
+}
+
+/// Stop a member from booking you (their existing sessions stay).
+#[poise::command(slash_command, rename = "block")]
+async fn availability_block(
+    ctx: Context<'_>,
+    #[description = "The member who may no longer book you"] member: serenity::User,
+) -> Result<(), BotError> {
+    may_write(ctx)?;
+    let who = UserId(member.id.get());
+    let name = said(&crate::discord::display_name(&member), 60);
+    let text = if ctx
+        .data()
+        .service
+        .block_member(me(ctx), who, Utc::now())
+        .await?
+    {
+        format!(
+            "**{name}** can no longer book you or move a session with you, and won't see you in `/mentors`; their cancellations no longer DM you. Sessions already booked stay (cancel them with `/cancel` if you want). `/availability unblock` undoes it."
+        )
+    } else {
+        format!("**{name}** was already blocked. `/availability unblock` undoes it.")
+    };
+    say(ctx, text).await
+}
+
+/// Let a member you blocked book you again.
+#[poise::command(slash_command, rename = "unblock")]
+async fn availability_unblock(
+    ctx: Context<'_>,
+    #[description = "The member who may book you again"] member: serenity::User,
+) -> Result<(), BotError> {
+    may_write(ctx)?;
+    let who = UserId(member.id.get());
+    let name = said(&crate::discord::display_name(&member), 60);
+    let text = if ctx.data().service.unblock_member(me(ctx), who).await? {
+        format!("**{name}** can book you again.")
+    } else {
+        format!("**{name}** wasn't blocked.")
+    };
+    say(ctx, text).await
 }
 
 /// Remove all your weekly hours (bookings stay).

@@ -80,7 +80,11 @@ fn calendar_status_text(view: &CalendarView) -> String {
                 .as_deref()
                 .map(|e| format!("**{}**", said(e, 100)))
                 .unwrap_or_else(|| "your Google account".to_owned());
-            if account.connected() {
+            if account.reconnect.is_some() {
+                format!(
+                    "⚠️ Reconnect needed: mentorbot can't use its stored access to {email} any more (its encryption key changed). Run `/calendar connect` to reconnect; until then bookings don't reach your calendar."
+                )
+            } else if account.connected() {
                 format!(
                     "📅 Connected to {email} since {}.",
                     ts(account.connected_at, 'D')
@@ -138,7 +142,9 @@ pub async fn mentors(ctx: Context<'_>) -> Result<(), BotError> {
     // Member lookups and slot searches (maybe asking Google) can take a while.
     ctx.defer_ephemeral().await?;
     let service = &ctx.data().service;
-    let listed = service.listed_mentors(GuildId(guild.get())).await?;
+    let listed = service
+        .listed_mentors(GuildId(guild.get()), me(ctx))
+        .await?;
     let role = service.mentor_role(GuildId(guild.get())).await?;
     // With a mentor role, only those who hold it are shown; their roles are looked up one by
     // one, so only until the list is full: how many more hold it stays unknown.
