@@ -1157,6 +1157,25 @@ async fn not_me_or_a_lapsed_question_leaves_nothing_stored_and_the_grant_revoked
     assert_eq!(page.status, 200, "{}", page.body);
     let dms = w.fake.wait_dms(w.mentor.id, 1, WAIT).await.unwrap();
     question_about(dms[0].shown());
+    // Someone else sending the question's Confirm id (from a message of their own, as a
+    // modified client can) is refused, and the question still waits for its user.
+    w.open_mentor().await;
+    let confirm_id = dms[0].button_id("Confirm").unwrap();
+    let theirs = w.picker_on(None).await;
+    let forged = w
+        .fake
+        .click_forged(&w.mentee, &theirs, &confirm_id)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(
+        forged.text().contains("expired or was already answered"),
+        "{}",
+        forged.text()
+    );
+    assert_eq!(w.accounts().await, 0);
+    assert_eq!(w.count("SELECT count(*) FROM pending_grants").await, 1);
     let answered = answer_in_dm(&w.fake, &w.mentor, "Not me", WAIT)
         .await
         .unwrap();
@@ -1383,4 +1402,171 @@ async fn a_wrong_client_secret_keeps_syncs_waiting_and_says_so_until_the_operato
         },
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_export_dms_everything_stored_and_delete_leaves_the_user_nowhere_in_the_database() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    let spammer = w.fake.user("spammer");
+    w.run(
+        &w.mentor,
+        "availability block",
+        vec![Opt::user("member", &spammer)],
+    )
+    .await;
+    let later = (Utc::now() + chrono::Duration::days(20))
+        .date_naive()
+        .to_string();
+    w.run(
+        &w.mentor,
+        "override add",
+        vec![
+            Opt::str("date", &later),
+            Opt::str("note", "away at a conference"),
+        ],
+    )
+    .await;
+    let past = w.book(0).await;
+    let upcoming = w.book(1).await;
+    let dropped = w.book(2).await;
+    // Synced first, so the cancel deletes an event that exists.
+    w.wait_status(&dropped, "synced").await;
+    w.run(
+        &w.mentor,
+        "cancel",
+        vec![
+            Opt::str("booking", &dropped),
+            Opt::str("reason", "mentor's own words"),
+        ],
+    )
+    .await;
+    for id in [&past, &upcoming] {
+        w.wait_status(id, "synced").await;
+    }
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE bookings SET start_at = start_at - 5 * 86400, end_at = end_at - 5 * 86400 WHERE id = ?")
+            .bind(&past)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    // Export: a DM with the JSON file.
+    let dms_before = w.fake.dms(w.mentor.id).len();
+    let reply = w.run(&w.mentor, "privacy export", vec![]).await;
+    assert!(
+        reply.text().contains("mentorbot-data.json"),
+        "{}",
+        reply.text()
+    );
+    let dms = w
+        .fake
+        .wait_dms(w.mentor.id, dms_before + 1, WAIT)
+        .await
+        .unwrap();
+    let file = w
+        .fake
+        .attachment(dms.last().unwrap(), "mentorbot-data.json")
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_slice(&file).unwrap();
+    assert_eq!(data["discord_user_id"], w.mentor.id.to_string());
+    assert_eq!(data["mentor"]["timezone"], "UTC");
+    assert_eq!(
+        data["mentor"]["overrides"][0]["note"],
+        "away at a conference"
+    );
+    assert_eq!(data["members_blocked"], 1);
+    assert_eq!(data["google_calendar"]["google_account"], EMAIL);
+    let bookings = data["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 3, "{bookings:#?}");
+    assert!(
+        bookings
+            .iter()
+            .all(|b| b["role"] == "mentor" && b["with"] == w.mentee.name)
+    );
+    let reasons: Vec<_> = bookings
+        .iter()
+        .filter_map(|b| b["cancellation"]["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["mentor's own words"]);
+    let text = String::from_utf8(file).unwrap();
+    let mut tokens = w.google.refresh_tokens();
+    tokens.extend(w.google.access_tokens());
+    assert!(
+        tokens.iter().all(|t| !text.contains(t.as_str())),
+        "no token in the export"
+    );
+    assert!(
+        !text.contains(&w.mentee.id.to_string()),
+        "others appear by name only"
+    );
+
+    // Delete, after the Confirm.
+    let asked = w.run(&w.mentor, "privacy delete", vec![]).await;
+    assert!(asked.ephemeral);
+    let button = asked.button_id("Delete my data").unwrap();
+    let done = w
+        .fake
+        .click(&w.mentor, &asked, &button)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(done.text().starts_with("Done"), "{}", done.text());
+    assert!(
+        done.text().contains("1 upcoming session was cancelled"),
+        "{}",
+        done.text()
+    );
+    let told = w
+        .fake
+        .wait_dms(w.mentee.id, 1, WAIT)
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| m.text().contains(&upcoming) && m.text().to_lowercase().contains("cancel"));
+    assert!(
+        told,
+        "the mentee hears of the cancelled session: {:#?}",
+        w.fake
+            .dms(w.mentee.id)
+            .iter()
+            .map(Message::text)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        tokens.iter().all(|t| !w.google.refresh_token_valid(t)),
+        "the grant is revoked"
+    );
+    support::wait_jobs_drained(&w.db()).await;
+    let dump = support::dump(&w.db()).await;
+    assert!(
+        !dump.contains(&w.mentor.id.to_string()),
+        "the user's id is still stored:\n{dump}"
+    );
+    assert!(!dump.contains("mentor's own words"));
+    assert!(!dump.contains("away at a conference"));
+    assert_eq!(
+        w.count("SELECT count(*) FROM bookings WHERE mentor_name = 'deleted user'")
+            .await,
+        3
+    );
+    for table in [
+        "mentors",
+        "weekly_ranges",
+        "overrides",
+        "mentor_guilds",
+        "blocks",
+        "google_accounts",
+    ] {
+        let rows = w.count(&format!("SELECT count(*) FROM {table}")).await;
+        assert_eq!(rows, 0, "{table}");
+    }
+    w.finish(bot).await;
 }

@@ -986,6 +986,49 @@ async fn hostile_options_and_forged_ids_get_a_clear_private_refusal_and_change_n
             Slash("calendar disconnect", vec![]),
             "isn't available",
         ),
+        // Blocks, calendar confirmations and data deletion.
+        case(
+            "a mentor blocking themselves",
+            Mentor,
+            Slash("availability block", vec![Opt::user("member", &w.mentor)]),
+            "can't block yourself",
+        ),
+        case(
+            "blocking without being a mentor",
+            Stranger,
+            Slash("availability block", vec![Opt::user("member", &w.mentee)]),
+            "don't have any availability yet",
+        ),
+        case(
+            "a forged calendar Confirm without Google",
+            Mentor,
+            Forge("gc:y:AAAAAAAAAAAAAAAAAAAAAA".into()),
+            "isn't available",
+        ),
+        case(
+            "a forged calendar Confirm with a malformed grant",
+            Mentor,
+            Forge("gc:y:x'; DROP TABLE blocks".into()),
+            "no longer valid",
+        ),
+        case(
+            "a forged data-delete button from 1970",
+            Mentee,
+            Forge("pv:d:0".into()),
+            "nothing was deleted",
+        ),
+        case(
+            "a forged data-delete button from the future",
+            Mentee,
+            Forge(format!("pv:d:{}", i64::from(i32::MAX) * 4)),
+            "nothing was deleted",
+        ),
+        case(
+            "a forged data-delete button with junk",
+            Mentee,
+            Forge("pv:d:soon".into()),
+            "no longer valid",
+        ),
     ];
     assert!(cases.len() >= 60, "{} cases", cases.len());
     // Even if a server shows /admin to everyone, the bot checks the permission itself.

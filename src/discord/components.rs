@@ -67,6 +67,9 @@ async fn route(
         let (embed, rows) = bookings_page(data, user, page.role, page.past, page.page).await?;
         return update(ctx, click, embed, rows).await;
     }
+    if let Some(asked) = super::commands::decode_delete(id) {
+        return super::commands::confirm_delete(ctx, data, click, asked).await;
+    }
     if let Some(answer) = ConnectAnswer::decode(id) {
         return super::connect::answer(ctx, data, click, answer).await;
     }

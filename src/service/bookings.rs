@@ -321,7 +321,7 @@ async fn book_in(
     Ok(new.into_booking())
 }
 
-async fn cancel_in(
+pub(super) async fn cancel_in(
     tx: &mut WriteTx,
     actor: UserId,
     id: BookingId,

@@ -8,6 +8,7 @@
 //! - `bookings`: book, cancel, reschedule, list.
 //! - `blocks`: a mentor blocking a member from booking them.
 //! - `people`: names, the `/mentors` listing, the mentor role.
+//! - `privacy`: a user's data: export and erasure.
 //! - `calendar`: `/calendar status` and `disconnect`.
 //! - `connect`: connecting Google Calendar: its OAuth pages and the DM's Confirm / Not me.
 //! - `google`: the connected Google: access tokens and busy times per
@@ -25,6 +26,7 @@ mod connect;
 mod error;
 mod google;
 mod people;
+mod privacy;
 mod schedule;
 mod slots;
 mod validate;
@@ -43,6 +45,7 @@ pub use connect::{
 pub use error::{ServiceError, ServiceResult};
 pub use google::{ExternalBusy, Google, GoogleOptions, TokenError};
 pub use people::MentorListing;
+pub use privacy::Deleted;
 pub use schedule::{AvailabilityChange, AvailabilityView, OverrideAdded, SettingsPatch};
 pub use slots::DaySlots;
 pub use validate::{

@@ -8,9 +8,10 @@
 //!
 //! Files: this one holds [`Store`] (opening, reads on the read pool, job bookkeeping) and
 //! `tx.rs` holds [`WriteTx`] (every write); both are thin doors to the statements, which live
-//! with their tables in `mentors.rs`, `blocks.rs`, `bookings.rs`, `calendar.rs`, `connect.rs` and `jobs.rs`;
-//! `retention.rs` deletes what is no longer needed. `writer.rs` is the group-commit writer
-//! that batches write units into one transaction.
+//! with their tables in `mentors.rs`, `blocks.rs`, `bookings.rs`, `calendar.rs`, `connect.rs`
+//! and `jobs.rs`; `retention.rs` deletes what is no longer needed, and `privacy.rs` what a
+//! user asks to erase. `writer.rs` is the group-commit writer that batches write units into
+//! one transaction.
 
 mod blocks;
 mod bookings;
@@ -18,6 +19,7 @@ mod calendar;
 mod connect;
 mod jobs;
 mod mentors;
+mod privacy;
 mod retention;
 mod tx;
 mod writer;
@@ -39,6 +41,7 @@ pub use bookings::{BookingQuery, BusyTime, NewBooking, PairBusy};
 pub use calendar::{CALENDAR_SYNC, GoogleAccount, SyncRecord, SyncTarget};
 pub use connect::{OAuthState, PendingGrant};
 pub use jobs::{Job, NewJob};
+pub use privacy::{DELETED_USER, Erased};
 pub use tx::WriteTx;
 pub use writer::BoxFuture;
 

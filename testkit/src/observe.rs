@@ -37,6 +37,16 @@ pub struct AnsweredInteraction {
 }
 
 impl FakeDiscord {
+    /// The bytes of the file `file_name` attached to `message` (DMs and channel messages).
+    pub fn attachment(&self, message: &Message, file_name: &str) -> Option<Vec<u8>> {
+        let id = message.id;
+        self.inner
+            .lock()
+            .attachments
+            .get(&(id, file_name.to_string()))
+            .cloned()
+    }
+
     /// Messages the bot sent to `user_id`'s DM channel (excluding interaction responses), oldest
     /// first.
     pub fn dms(&self, user_id: u64) -> Vec<Message> {

@@ -228,6 +228,8 @@ pub(crate) struct State {
     pub requests: Vec<(String, String)>,
     pub rejections: Vec<Rejection>,
     pub unknown_routes: Vec<(String, String)>,
+    /// The bytes of files attached to messages, by message id and file name.
+    pub attachments: HashMap<(u64, String), Vec<u8>>,
 }
 
 impl Inner {

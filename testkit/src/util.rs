@@ -74,6 +74,8 @@ pub(crate) fn token(id: u64) -> String {
 pub(crate) struct Multipart {
     pub payload_json: Option<Vec<u8>>,
     pub file_names: Vec<String>,
+    /// Each file's name and bytes.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// Parses a `multipart/form-data` body (as serenity sends messages with attachments).
@@ -87,6 +89,7 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipa
     let mut out = Multipart {
         payload_json: None,
         file_names: Vec::new(),
+        files: Vec::new(),
     };
     let mut rest = body;
     while let Some(start) = find(rest, &delimiter) {
@@ -109,9 +112,13 @@ pub(crate) fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Multipa
         if headers.contains("name=\"payload_json\"") {
             out.payload_json = Some(content.to_vec());
         } else if let Some(i) = headers.find("filename=\"") {
-            let name = &headers[i + 10..];
-            out.file_names
-                .push(name.split('"').next().unwrap_or_default().to_string());
+            let name = headers[i + 10..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            out.file_names.push(name.clone());
+            out.files.push((name, content.to_vec()));
         }
     }
     Some(out)

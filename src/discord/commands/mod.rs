@@ -1,12 +1,15 @@
 //! Every slash command and the user context menu. Each reads its options, calls one service
 //! function and renders; replies with personal data are ephemeral.
 
+mod privacy;
 mod schedule;
 mod server;
 mod sessions;
 
 use chrono::Utc;
+
 use poise::serenity_prelude as serenity;
+pub use privacy::{confirm_delete, decode_delete};
 
 use super::{BotError, Context, Data};
 use crate::domain::{GuildId, UserId};
@@ -25,6 +28,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         server::calendar(),
         server::mentors(),
         server::admin(),
+        privacy::privacy(),
     ]
 }
 

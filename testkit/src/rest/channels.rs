@@ -10,7 +10,21 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult, Shared, no_content, ok_json, parse_body, parse_id};
 use crate::limits::{self, FormErrors};
 use crate::payloads;
-use crate::util::snowflake;
+use crate::util::{parse_multipart, snowflake};
+
+/// Discord's upload limit for a bot without boosts: 10 MiB a file.
+const MAX_ATTACHMENT: usize = 10 * 1024 * 1024;
+
+/// The files of a multipart message, with their bytes (none for a JSON body).
+fn attached_files(headers: &HeaderMap, body: &Bytes) -> Vec<(String, Vec<u8>)> {
+    headers
+        .get("content-type")
+        .and_then(|h| h.to_str().ok())
+        .filter(|t| t.starts_with("multipart/form-data"))
+        .and_then(|t| parse_multipart(t, body))
+        .map(|parts| parts.files)
+        .unwrap_or_default()
+}
 
 pub(super) async fn get_channel(State(inner): Shared, Path(channel): Path<String>) -> ApiResult {
     let id = parse_id(&channel).ok_or_else(ApiError::unknown_channel)?;
@@ -30,6 +44,13 @@ pub(super) async fn create_message(
     body: Bytes,
 ) -> ApiResult {
     let (payload, files) = parse_body(&headers, &body)?;
+    let contents = attached_files(&headers, &body);
+    if contents
+        .iter()
+        .any(|(_, bytes)| bytes.len() > MAX_ATTACHMENT)
+    {
+        return Err(ApiError::new(413, 40005, "Request entity too large"));
+    }
     let channel_id = parse_id(&channel).ok_or_else(ApiError::unknown_channel)?;
     let raw = inner.update(|s| -> Result<Value, ApiError> {
         let c = s
@@ -76,7 +97,10 @@ pub(super) async fn create_message(
             None,
             &files,
         );
-        s.store_message(raw.clone(), &payload, channel_id, guild_id, dm_user);
+        let id = s.store_message(raw.clone(), &payload, channel_id, guild_id, dm_user);
+        for (name, bytes) in contents {
+            s.attachments.insert((id, name), bytes);
+        }
         Ok(raw)
     })?;
     ok_json(raw)
