@@ -555,3 +555,29 @@ async fn a_cancelled_booking_is_in_both_peoples_past_sessions_and_in_no_one_else
     }
     w.finish(bot).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_delete_button_copied_from_someone_else_deletes_only_the_clickers_data() {
+    let (w, bot) = World::new().await;
+    let asked = w.run(&w.mentee, "privacy delete", vec![]).await;
+    let delete = asked.button_id("Delete my data").unwrap();
+    // The co-mentee sends the mentee's button id from a message of their own.
+    let own = w.picker(&w.co_mentee, &w.mentor).await;
+    let done = w
+        .fake
+        .click_forged(&w.co_mentee, &own, &delete)
+        .await
+        .settled()
+        .await
+        .unwrap();
+    assert!(done.text().starts_with("Done"), "{}", done.text());
+    // The mentee's booking is untouched; the co-mentee's own sessions are gone.
+    let mentees = w.run(&w.mentee, "bookings", vec![]).await;
+    assert!(mentees.text().contains(&w.target), "{}", mentees.text());
+    let mentors = w.run(&w.mentor, "bookings", vec![]).await;
+    assert!(mentors.text().contains(&w.target), "{}", mentors.text());
+    assert!(!mentors.text().contains(&w.theirs), "{}", mentors.text());
+    let others = w.run(&w.other_mentor, "bookings", vec![]).await;
+    assert!(!others.text().contains(&w.elsewhere), "{}", others.text());
+    w.finish(bot).await;
+}

@@ -224,12 +224,33 @@ impl World {
             for leak in LEAKS {
                 assert!(!text.contains(leak), "{}: {leak:?} in {text:?}", c.name);
             }
+            assert!(
+                !renders_link_or_ping(&text),
+                "{}: the reply would show a link or ping: {text:?}",
+                c.name
+            );
             let after = dump(&self.db()).await;
             if let Some(line) = first_difference(&before, &after) {
                 panic!("{}: the database changed: {line}", c.name);
             }
         }
     }
+}
+
+/// Whether Discord would render a masked link or a ping in `text`: outside code spans,
+/// an unescaped `](http`, `@everyone`, `@here` or `<@`.
+fn renders_link_or_ping(text: &str) -> bool {
+    let outside_code: Vec<&str> = text.split('`').step_by(2).collect();
+    let visible = outside_code
+        .join(" ")
+        .replace("\\[", "")
+        .replace("\\]", "")
+        .replace("\\(", "")
+        .replace("\\@", "")
+        .replace("\\<", "");
+    ["](http", "@everyone", "@here", "<@"]
+        .iter()
+        .any(|active| visible.contains(active))
 }
 
 /// The first line that differs between two dumps.
@@ -985,6 +1006,37 @@ async fn hostile_options_and_forged_ids_get_a_clear_private_refusal_and_change_n
             Mentor,
             Slash("calendar disconnect", vec![]),
             "isn't available",
+        ),
+        // Markdown that would turn a quoted input into the bot's own link or ping.
+        case(
+            "a zone that is a masked link with @everyone",
+            Mentor,
+            zone("[Europe/Berlin](https://evil.example) @everyone"),
+            "timezone",
+        ),
+        case(
+            "a date that breaks out of a code span",
+            Mentor,
+            override_on("`[x](https://e.x)`"),
+            "date",
+        ),
+        case(
+            "a booking date with a mention",
+            Mentee,
+            book_on("<@1> @here"),
+            "date",
+        ),
+        case(
+            "hours that are a masked link",
+            Mentor,
+            hours("[9-17](https://evil.example)"),
+            "is not a time",
+        ),
+        case(
+            "a booking id that pings everyone",
+            Mentee,
+            cancel("@everyone"),
+            "booking id",
         ),
         // Blocks, calendar confirmations and data deletion.
         case(
