@@ -100,6 +100,30 @@ impl World {
         );
     }
 
+    /// Runs a write on the database file under the bot (with one text parameter).
+    async fn exec(&self, sql: &str, param: Option<&str>) {
+        use sqlx::Connection;
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.db().display()))
+                .await
+                .unwrap();
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+        let query = match param {
+            Some(p) => query.bind(p.to_owned()),
+            None => query,
+        };
+        query.execute(&mut conn).await.unwrap();
+    }
+
+    /// Moves `booking` `days` days back, as if its session had happened.
+    async fn move_into_the_past(&self, booking: &str, days: i64) {
+        let sql = format!(
+            "UPDATE bookings SET start_at = start_at - {days} * 86400,
+                 end_at = end_at - {days} * 86400 WHERE id = ?"
+        );
+        self.exec(&sql, Some(booking)).await;
+    }
+
     async fn count(&self, sql: &str) -> i64 {
         let mut conn = sqlx_connect(&self.db()).await;
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
@@ -591,16 +615,11 @@ async fn bad_expired_and_replayed_states_denied_consent_and_failed_exchanges_sto
 
     // An expired link (older than ten minutes).
     let link = w.connect_link().await;
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE oauth_states SET expires_at = expires_at - 601")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    w.exec(
+        "UPDATE oauth_states SET expires_at = expires_at - 601",
+        None,
+    )
+    .await;
     let page = w.visit(&link).await;
     assert_eq!(page.status, 400, "{}", page.body);
     assert_eq!(w.accounts().await, 0);
@@ -1200,16 +1219,11 @@ async fn not_me_or_a_lapsed_question_leaves_nothing_stored_and_the_grant_revoked
     let (_, page) = w.connect_flow().await;
     assert_eq!(page.status, 200, "{}", page.body);
     w.fake.wait_dms(w.mentor.id, 2, WAIT).await.unwrap();
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE pending_grants SET expires_at = expires_at - 3600")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    w.exec(
+        "UPDATE pending_grants SET expires_at = expires_at - 3600",
+        None,
+    )
+    .await;
     let answered = confirm_in_dm(&w.fake, &w.mentor, WAIT).await.unwrap();
     assert!(
         answered.text().contains("expired or was already answered"),
@@ -1445,17 +1459,7 @@ async fn privacy_export_dms_everything_stored_and_delete_leaves_the_user_nowhere
     for id in [&past, &upcoming] {
         w.wait_status(id, "synced").await;
     }
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE bookings SET start_at = start_at - 5 * 86400, end_at = end_at - 5 * 86400 WHERE id = ?")
-            .bind(&past)
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
+    w.move_into_the_past(&past, 5).await;
 
     // Export: a DM with the JSON file.
     let dms_before = w.fake.dms(w.mentor.id).len();
@@ -1568,5 +1572,43 @@ async fn privacy_export_dms_everything_stored_and_delete_leaves_the_user_nowhere
         let rows = w.count(&format!("SELECT count(*) FROM {table}")).await;
         assert_eq!(rows, 0, "{table}");
     }
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_still_failing_when_its_session_ends_gives_up_visibly_and_calendar_status_lists_it()
+{
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    w.connect().await;
+    w.google.set_down(true);
+    let id = w.book(0).await;
+    assert_eq!(w.calendar_status(&id).await, "pending");
+    // The session ends while Google is still down (moved into the past under the bot).
+    w.move_into_the_past(&id, 3).await;
+    w.wait_status(&id, "failed").await;
+    let mut conn = sqlx_connect(&w.db()).await;
+    let (error, job_state): (String, String) = sqlx::query_as(
+        "SELECT b.calendar_error, j.state FROM bookings b JOIN jobs j ON j.booking_id = b.id
+         WHERE b.id = ? AND j.kind = 'calendar_sync'",
+    )
+    .bind(&id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(error.contains("session ended"), "{error}");
+    assert_eq!(
+        job_state, "failed",
+        "the job ended with the booking's status"
+    );
+    let status = w.run(&w.mentor, "calendar status", vec![]).await;
+    assert!(
+        status.text().contains(&format!("Booking `{id}`"))
+            && status.text().contains("couldn't be synced"),
+        "{}",
+        status.text()
+    );
+    w.google.set_down(false);
+    assert!(live(&w.google.events(EMAIL)).is_empty());
     w.finish(bot).await;
 }

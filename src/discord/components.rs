@@ -299,6 +299,25 @@ async fn update(
     Ok(())
 }
 
+/// Replaces the clicked message by `text` without buttons (a question once answered).
+pub(super) async fn replace_with_text(
+    ctx: &serenity::Context,
+    click: &serenity::ComponentInteraction,
+    text: String,
+) -> Result<(), BotError> {
+    let message = serenity::CreateInteractionResponseMessage::new()
+        .content(text)
+        .components(vec![])
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    click
+        .create_response(
+            &ctx.http,
+            serenity::CreateInteractionResponse::UpdateMessage(message),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Whether `mentor` holds `role` in `guild` (`false` when they are not a member).
 pub async fn holds_mentor_role(
     ctx: &serenity::Context,

@@ -126,17 +126,7 @@ pub async fn answer(
     if matches!(answer, ConnectAnswer::Confirm(_)) {
         (data.wake_jobs)();
     }
-    let message = serenity::CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![])
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
-    click
-        .create_response(
-            &ctx.http,
-            serenity::CreateInteractionResponse::UpdateMessage(message),
-        )
-        .await?;
-    Ok(())
+    crate::discord::components::replace_with_text(ctx, click, text).await
 }
 
 #[cfg(test)]

@@ -197,7 +197,7 @@ pub(super) async fn callback(
                 .map(|e| format!(" <strong>{}</strong>", escape(e)))
                 .unwrap_or_default();
             let body = format!(
-                "<p>Almost done: mentorbot sent a direct message in Discord to <strong>{}</strong>. Press <strong>Confirm</strong> there to connect the Google account{account}.</p><p>Nothing is connected until then. You can close this tab.</p>",
+                "<p>Almost done: mentorbot sent a direct message in Discord to <strong>{}</strong>. Press <strong>Confirm</strong> there to connect the Google account{account}.</p><p>Nothing is connected until then. You can close this tab.</p><p>No DM? Allow direct messages from members of a server you share with mentorbot, then run /calendar connect again.</p>",
                 escape(&awaiting.display_name)
             );
             page(StatusCode::OK, "Confirm in Discord", &body)

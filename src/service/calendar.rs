@@ -2,19 +2,23 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::Google;
 use super::{Service, ServiceError, ServiceResult, upcoming_as_mentor};
-use crate::domain::{Booking, CalendarStatus, UserId};
-use crate::store::GoogleAccount;
+use crate::domain::{Booking, CalendarStatus, RoleFilter, UserId};
+use crate::store::{BookingQuery, GoogleAccount};
+
+/// How long a sync that gave up stays in `/calendar status` after its session.
+const RECENT_FAILURES: Duration = Duration::days(7);
 
 /// What `/calendar status` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarView {
     /// The account, connected or revoked; `None` when never connected (or disconnected).
     pub account: Option<GoogleAccount>,
-    /// Upcoming bookings whose sync failed, soonest first.
+    /// Bookings whose sync failed: upcoming ones, soonest first, then those of the last
+    /// week whose sync gave up, latest first.
     pub failed: Vec<Booking>,
     /// Upcoming bookings whose sync is under way.
     pub pending: usize,
@@ -38,10 +42,26 @@ impl Service {
             .iter()
             .filter(|b| b.calendar_status == CalendarStatus::Pending)
             .count();
-        let failed = upcoming
+        let mut failed: Vec<Booking> = upcoming
             .into_iter()
             .filter(|b| b.calendar_status == CalendarStatus::Failed)
             .collect();
+        // Syncs that gave up when their session ended (or whose cancel couldn't remove the
+        // event) stay listed for a week.
+        let recent = self
+            .store
+            .bookings(&BookingQuery {
+                user,
+                role: RoleFilter::Mentor,
+                past: true,
+                include_cancelled: true,
+                now,
+                limit: 200,
+            })
+            .await?;
+        failed.extend(recent.into_iter().filter(|b| {
+            b.calendar_status == CalendarStatus::Failed && b.interval.end() > now - RECENT_FAILURES
+        }));
         Ok(CalendarView {
             account,
             failed,

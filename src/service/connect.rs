@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::google::AcceptedGrant;
 use super::{Google, Service, ServiceError, ServiceResult};
 use crate::domain::{AccountNotice, UserId};
-use crate::store::{NewJob, PendingGrant, StoreError};
+use crate::store::{OAuthState, PendingGrant, StoreError};
 
 /// How long a connect link works.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -158,6 +158,22 @@ impl Service {
         self.google.as_deref().ok_or(OAuthFailure::Off)
     }
 
+    /// The unexpired request `state` names; junk is refused before the database is asked.
+    async fn live_state(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OAuthState, OAuthFailure> {
+        if !Google::plausible_state(state) {
+            return Err(OAuthFailure::BadState);
+        }
+        self.store
+            .oauth_state(state)
+            .await?
+            .filter(|p| p.expires_at > now)
+            .ok_or(OAuthFailure::BadState)
+    }
+
     /// `/calendar connect`: a fresh single-use link to the bot's start page.
     pub async fn calendar_connect(
         &self,
@@ -187,15 +203,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<StartPage, OAuthFailure> {
         self.google_for_pages()?;
-        if !Google::plausible_state(state) {
-            return Err(OAuthFailure::BadState);
-        }
-        let pending = self
-            .store
-            .oauth_state(state)
-            .await?
-            .filter(|p| p.expires_at > now)
-            .ok_or(OAuthFailure::BadState)?;
+        let pending = self.live_state(state, now).await?;
         if let Some(bound) = &pending.browser
             && !same_browser(bound, cookie)
         {
@@ -216,15 +224,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Continue, OAuthFailure> {
         let google = self.google_for_pages()?;
-        if !Google::plausible_state(state) {
-            return Err(OAuthFailure::BadState);
-        }
-        let pending = self
-            .store
-            .oauth_state(state)
-            .await?
-            .filter(|p| p.expires_at > now)
-            .ok_or(OAuthFailure::BadState)?;
+        let pending = self.live_state(state, now).await?;
         let new_nonce = match &pending.browser {
             Some(bound) if same_browser(bound, cookie) => None,
             Some(_) => return Err(OAuthFailure::OpenedElsewhere),
@@ -319,14 +319,7 @@ impl Service {
             grant: grant.id.clone(),
             email: email.clone(),
         };
-        let job = NewJob {
-            kind: AccountNotice::JOB_KIND.to_owned(),
-            booking: None,
-            payload: serde_json::to_value(&notice)
-                .map_err(|e| anyhow::anyhow!("a connection notice: {e}"))?,
-            run_after: now,
-            now,
-        };
+        let job = super::account_job(&notice, now)?;
         self.store
             .transact(move |tx| {
                 Box::pin(async move {

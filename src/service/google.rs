@@ -7,6 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::account_job;
 use super::connect::OAuthFailure;
 use crate::domain::{AccountNotice, BookingId, UserId};
 use crate::gcal::client::{CalendarClient, GoogleError};
@@ -16,7 +17,7 @@ use crate::gcal::oauth::{OAuth, OAuthError};
 use crate::gcal::{GoogleConfig, SCOPE_EVENTS, SCOPE_FREEBUSY};
 use crate::scheduling::interval::{Interval, subtract_all};
 use crate::secret::Secret;
-use crate::store::{NewJob, OAuthState, Store, StoreError};
+use crate::store::{OAuthState, Store, StoreError};
 
 /// A grant that passed [`Google::accept_grant`], ready to store.
 #[derive(Debug)]
@@ -382,15 +383,10 @@ impl Google {
     ) -> Result<(), TokenError> {
         self.forget_token(user);
         self.forget_busy(user);
-        let notice = AccountNotice::CalendarUnreadable { recipient: user.0 };
-        let job = NewJob {
-            kind: AccountNotice::JOB_KIND.to_owned(),
-            booking: None,
-            payload: serde_json::to_value(&notice)
-                .map_err(|e| anyhow::anyhow!("an account notice: {e}"))?,
-            run_after: now,
+        let job = account_job(
+            &AccountNotice::CalendarUnreadable { recipient: user.0 },
             now,
-        };
+        )?;
         let told = store
             .transact(move |tx| {
                 Box::pin(async move {
@@ -450,14 +446,7 @@ impl Google {
     async fn revoked(&self, store: &Store, user: UserId, now: DateTime<Utc>) -> anyhow::Result<()> {
         self.forget_token(user);
         self.forget_busy(user);
-        let notice = AccountNotice::CalendarRevoked { recipient: user.0 };
-        let job = NewJob {
-            kind: AccountNotice::JOB_KIND.to_owned(),
-            booking: None,
-            payload: serde_json::to_value(&notice)?,
-            run_after: now,
-            now,
-        };
+        let job = account_job(&AccountNotice::CalendarRevoked { recipient: user.0 }, now)?;
         store
             .transact(move |tx| {
                 Box::pin(async move {

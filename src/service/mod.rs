@@ -53,10 +53,10 @@ pub use validate::{
     MIN_NOTICE_HOURS, OVERRIDE_MAX_DAYS, SESSION_MINUTES, SETTINGS, SettingBounds,
 };
 
-use crate::domain::{Mentor, RoleFilter, UserId};
+use crate::domain::{AccountNotice, Mentor, RoleFilter, UserId};
 use crate::scheduling::interval::Interval;
 use crate::scheduling::local_time::{end_instant, start_instant};
-use crate::store::{BookingQuery, Store, StoreError, WriteTx};
+use crate::store::{BookingQuery, NewJob, Store, StoreError, WriteTx};
 
 /// The use cases, over one store.
 #[derive(Debug, Clone)]
@@ -75,6 +75,18 @@ pub const DEFAULT_MAX_UPCOMING: u32 = 10;
 /// zone edges near "today" see them.
 fn override_horizon(now: DateTime<Utc>) -> NaiveDate {
     (now - Duration::days(3)).date_naive()
+}
+
+/// The job that DMs `notice` (about a user's Google account), due at `now`.
+fn account_job(notice: &AccountNotice, now: DateTime<Utc>) -> anyhow::Result<NewJob> {
+    Ok(NewJob {
+        kind: AccountNotice::JOB_KIND.to_owned(),
+        booking: None,
+        payload: serde_json::to_value(notice)
+            .map_err(|e| anyhow::anyhow!("an account notice: {e}"))?,
+        run_after: now,
+        now,
+    })
 }
 
 /// The mentor's upcoming active bookings (as many as anyone could hold).

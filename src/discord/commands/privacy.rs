@@ -109,17 +109,7 @@ pub async fn confirm_delete(
     if deleted.google {
         text.push_str(" Your Google Calendar connection was revoked; events already in your calendar stay there.");
     }
-    let message = serenity::CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![])
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
-    click
-        .create_response(
-            &ctx.http,
-            serenity::CreateInteractionResponse::UpdateMessage(message),
-        )
-        .await?;
-    Ok(())
+    crate::discord::components::replace_with_text(ctx, click, text).await
 }
 
 #[cfg(test)]
