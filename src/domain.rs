@@ -25,10 +25,12 @@ pub struct MentorSettings {
     pub max_per_day: u16,
     /// Active bookings one mentee may hold with this mentor, 0 = no cap (0–20).
     pub max_per_mentee: u16,
+    /// Hours before a start within which a mentee can't cancel or move it (0–168).
+    pub change_notice_hours: u16,
 }
 
 impl Default for MentorSettings {
-    /// New mentors start at 30 / 0 / 2 / 30 / no cap / no cap.
+    /// New mentors start at 30 / 0 / 2 / 30 / no cap / no cap / 0.
     fn default() -> Self {
         MentorSettings {
             session_minutes: 30,
@@ -37,6 +39,7 @@ impl Default for MentorSettings {
             horizon_days: 30,
             max_per_day: 0,
             max_per_mentee: 0,
+            change_notice_hours: 0,
         }
     }
 }
@@ -51,6 +54,11 @@ impl MentorSettings {
             horizon: Duration::days(self.horizon_days.into()),
             max_per_day: (self.max_per_day > 0).then_some(self.max_per_day.into()),
         }
+    }
+
+    /// `change_notice_hours` as a duration.
+    pub fn change_notice(&self) -> Duration {
+        Duration::hours(self.change_notice_hours.into())
     }
 
     /// `max_per_mentee`, `None` when uncapped.

@@ -1556,3 +1556,73 @@ async fn a_blocked_member_can_neither_book_nor_move_nor_find_the_mentor_and_thei
         .unwrap();
     w.finish(bot).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn within_the_change_notice_a_mentee_cannot_cancel_or_move_but_the_mentor_can() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let set = w
+        .run(
+            &w.mentor,
+            "availability settings",
+            vec![Opt::int("change_notice_hours", 168)],
+        )
+        .await;
+    assert!(
+        set.text()
+            .contains("changes by mentees: up to 168 h before"),
+        "{}",
+        set.text()
+    );
+    // The first free slot is a few hours ahead: well within a week's notice.
+    let first = w.book_first_slot(&w.mentee).await;
+    let first = booking_id(&first.text());
+    support::wait_jobs_drained(&w.db()).await;
+    let before = dump(&w.db()).await;
+    for (path, options) in [
+        ("cancel", vec![Opt::str("booking", &first)]),
+        ("reschedule", vec![Opt::str("booking", &first)]),
+    ] {
+        let refused = w.run(&w.mentee, path, options).await;
+        assert!(refused.ephemeral);
+        let text = refused.text();
+        assert!(
+            text.contains("too late to change this session")
+                && text.contains("168 hour(s)")
+                && text.contains("message your mentor"),
+            "{path}: {text}"
+        );
+    }
+    assert_eq!(
+        dump(&w.db()).await,
+        before,
+        "a refused change changes nothing"
+    );
+    // The mentor can always cancel.
+    let cancelled = w
+        .run(&w.mentor, "cancel", vec![Opt::str("booking", &first)])
+        .await;
+    assert!(
+        cancelled.text().contains("Cancelled"),
+        "{}",
+        cancelled.text()
+    );
+    // Without a notice window the mentee cancels as before.
+    w.run(
+        &w.mentor,
+        "availability settings",
+        vec![Opt::int("change_notice_hours", 0)],
+    )
+    .await;
+    let second = w.book_first_slot(&w.mentee).await;
+    let second = booking_id(&second.text());
+    let cancelled = w
+        .run(&w.mentee, "cancel", vec![Opt::str("booking", &second)])
+        .await;
+    assert!(
+        cancelled.text().contains("Cancelled"),
+        "{}",
+        cancelled.text()
+    );
+    w.finish(bot).await;
+}

@@ -135,13 +135,18 @@ pub fn settings_line(s: &MentorSettings) -> String {
         }
     };
     format!(
-        "sessions {} min · buffer {} min · notice {} h · {} days ahead · per day: {} · per mentee: {}",
+        "sessions {} min · buffer {} min · notice {} h · {} days ahead · per day: {} · per mentee: {} · changes by mentees: {}",
         s.session_minutes,
         s.buffer_minutes,
         s.min_notice_hours,
         s.horizon_days,
         cap(s.max_per_day),
-        cap(s.max_per_mentee)
+        cap(s.max_per_mentee),
+        if s.change_notice_hours == 0 {
+            "until the start".to_owned()
+        } else {
+            format!("up to {} h before", s.change_notice_hours)
+        }
     )
 }
 

@@ -93,6 +93,18 @@ pub enum Rejection {
     /// The session has begun, so it can no longer be moved.
     #[error("That session has already started and can no longer be rescheduled.")]
     Started,
+    /// The mentee is within the mentor's `change_notice_hours` of the start.
+    #[error(
+        "It's too late to change this session with the bot: this mentor asks for changes at least {} hour(s) before the start, so that was possible until <t:{}:f>. Please message your mentor if you can't make it.",
+        .notice.num_hours(),
+        .deadline.timestamp()
+    )]
+    TooLateToChange {
+        /// The mentor's `change_notice_hours`.
+        notice: Duration,
+        /// The last instant a change was possible.
+        deadline: DateTime<Utc>,
+    },
 }
 
 /// A proposed booking (or a booking's new time) and what it must not collide with. For a
@@ -170,11 +182,14 @@ pub fn check_booking(request: &BookingRequest<'_>) -> Result<Interval, Rejection
     Ok(slot)
 }
 
-/// Checks that `actor` may cancel `booking` at `now`.
+/// Checks that `actor` may cancel `booking` at `now`. A mentee may no longer once `now` is
+/// past `change_notice` before the start (the mentor's `change_notice_hours`, as read in the
+/// changing transaction); the mentor always may.
 pub fn check_cancel(
     booking: &BookingFacts,
     actor: UserId,
     now: DateTime<Utc>,
+    change_notice: Duration,
 ) -> Result<(), Rejection> {
     if !booking.involves(actor) {
         return Err(Rejection::NotFound);
@@ -185,17 +200,25 @@ pub fn check_cancel(
     if booking.interval.end() <= now {
         return Err(Rejection::Ended);
     }
+    let deadline = booking.interval.start() - change_notice;
+    if actor == booking.mentee && change_notice > Duration::zero() && now > deadline {
+        return Err(Rejection::TooLateToChange {
+            notice: change_notice,
+            deadline,
+        });
+    }
     Ok(())
 }
 
 /// Checks that `actor` may move `booking` at `now` (the new time is checked separately,
-/// with [`check_booking`]).
+/// with [`check_booking`]); the notice window is [`check_cancel`]'s.
 pub fn check_reschedule(
     booking: &BookingFacts,
     actor: UserId,
     now: DateTime<Utc>,
+    change_notice: Duration,
 ) -> Result<(), Rejection> {
-    check_cancel(booking, actor, now)?;
+    check_cancel(booking, actor, now, change_notice)?;
     if booking.interval.start() <= now {
         return Err(Rejection::Started);
     }
@@ -394,14 +417,19 @@ mod tests {
     #[test]
     fn only_the_two_people_may_cancel_and_others_see_not_found() {
         let b = facts(BookingStatus::Active);
-        assert_eq!(check_cancel(&b, MENTOR, utc(NOW)), Ok(()));
-        assert_eq!(check_cancel(&b, MENTEE, utc(NOW)), Ok(()));
+        assert_eq!(check_cancel(&b, MENTOR, utc(NOW), Duration::zero()), Ok(()));
+        assert_eq!(check_cancel(&b, MENTEE, utc(NOW), Duration::zero()), Ok(()));
         assert_eq!(
-            check_cancel(&b, UserId(3), utc(NOW)),
+            check_cancel(&b, UserId(3), utc(NOW), Duration::zero()),
             Err(Rejection::NotFound)
         );
         assert_eq!(
-            check_cancel(&facts(BookingStatus::Cancelled), UserId(3), utc(NOW)),
+            check_cancel(
+                &facts(BookingStatus::Cancelled),
+                UserId(3),
+                utc(NOW),
+                Duration::zero()
+            ),
             Err(Rejection::NotFound)
         );
     }
@@ -409,16 +437,21 @@ mod tests {
     #[test]
     fn a_cancelled_or_ended_session_cannot_be_cancelled() {
         assert_eq!(
-            check_cancel(&facts(BookingStatus::Cancelled), MENTEE, utc(NOW)),
+            check_cancel(
+                &facts(BookingStatus::Cancelled),
+                MENTEE,
+                utc(NOW),
+                Duration::zero()
+            ),
             Err(Rejection::AlreadyCancelled)
         );
         let b = facts(BookingStatus::Active);
         assert_eq!(
-            check_cancel(&b, MENTEE, utc("2026-11-23T09:45:00Z")),
+            check_cancel(&b, MENTEE, utc("2026-11-23T09:45:00Z"), Duration::zero()),
             Ok(())
         );
         assert_eq!(
-            check_cancel(&b, MENTEE, utc("2026-11-23T10:00:00Z")),
+            check_cancel(&b, MENTEE, utc("2026-11-23T10:00:00Z"), Duration::zero()),
             Err(Rejection::Ended)
         );
     }
@@ -426,10 +459,37 @@ mod tests {
     #[test]
     fn a_started_session_cannot_be_rescheduled() {
         let b = facts(BookingStatus::Active);
-        assert_eq!(check_reschedule(&b, MENTOR, utc(NOW)), Ok(()));
         assert_eq!(
-            check_reschedule(&b, MENTOR, utc("2026-11-23T09:30:00Z")),
+            check_reschedule(&b, MENTOR, utc(NOW), Duration::zero()),
+            Ok(())
+        );
+        assert_eq!(
+            check_reschedule(&b, MENTOR, utc("2026-11-23T09:30:00Z"), Duration::zero()),
             Err(Rejection::Started)
+        );
+    }
+
+    #[test]
+    fn within_the_change_notice_a_mentee_may_not_cancel_or_move_but_the_mentor_may() {
+        // Starts 09:30; 24 hours' notice: the last moment is 09:30 the day before.
+        let b = facts(BookingStatus::Active);
+        let notice = Duration::hours(24);
+        let deadline = utc("2026-11-22T09:30:00Z");
+        let rejection = Rejection::TooLateToChange { notice, deadline };
+        let too_late = Err(rejection);
+        assert_eq!(check_cancel(&b, MENTEE, deadline, notice), Ok(()));
+        assert_eq!(check_reschedule(&b, MENTEE, deadline, notice), Ok(()));
+        let after = deadline + Duration::seconds(1);
+        assert_eq!(check_cancel(&b, MENTEE, after, notice), too_late);
+        assert_eq!(check_reschedule(&b, MENTEE, after, notice), too_late);
+        assert_eq!(check_cancel(&b, MENTOR, after, notice), Ok(()));
+        assert_eq!(check_reschedule(&b, MENTOR, after, notice), Ok(()));
+        // Without a notice the mentee may until the end (cancel) or the start (move).
+        assert_eq!(check_cancel(&b, MENTEE, after, Duration::zero()), Ok(()));
+        let message = rejection.to_string();
+        assert!(
+            message.contains("24 hour(s)") && message.contains("<t:1795339800:f>"),
+            "{message}"
         );
     }
 }

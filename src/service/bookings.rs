@@ -108,7 +108,12 @@ impl Service {
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
         let current = self.store.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        check_reschedule(&current.facts(), actor, now)?;
+        let notice = self
+            .store
+            .mentor(current.mentor, override_horizon(now))
+            .await?
+            .map_or(Duration::zero(), |m| m.settings.change_notice());
+        check_reschedule(&current.facts(), actor, now, notice)?;
         Ok(current)
     }
 
@@ -330,7 +335,12 @@ pub(super) async fn cancel_in(
     calendar: bool,
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-    check_cancel(&current.facts(), actor, now)?;
+    // The mentor's notice as of this transaction (none if they stopped being a mentor).
+    let notice = tx
+        .mentor(current.mentor, override_horizon(now))
+        .await?
+        .map_or(Duration::zero(), |m| m.settings.change_notice());
+    check_cancel(&current.facts(), actor, now, notice)?;
     tx.cancel_booking(&id, actor, reason.as_deref(), now)
         .await?;
     let (other, _) = current.other_person(actor);
@@ -364,14 +374,15 @@ async fn reschedule_in(
     outside: Outside,
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
-    check_reschedule(&current.facts(), actor, now)?;
+    let mentor = tx.mentor(current.mentor, override_horizon(now)).await?;
+    let notice = mentor
+        .as_ref()
+        .map_or(Duration::zero(), |m| m.settings.change_notice());
+    check_reschedule(&current.facts(), actor, now, notice)?;
     if actor == current.mentee && tx.is_blocked(current.mentor, actor).await? {
         return Err(ServiceError::Blocked);
     }
-    let mentor = tx
-        .mentor(current.mentor, override_horizon(now))
-        .await?
-        .ok_or(ServiceError::NotAMentor)?;
+    let mentor = mentor.ok_or(ServiceError::NotAMentor)?;
     let policy = mentor.settings.policy();
     let Outside {
         external,

@@ -49,8 +49,9 @@ pub use privacy::Deleted;
 pub use schedule::{AvailabilityChange, AvailabilityView, OverrideAdded, SettingsPatch};
 pub use slots::DaySlots;
 pub use validate::{
-    BUFFER_MINUTES, HORIZON_DAYS, MAX_NOTE_CHARS, MAX_PER_DAY, MAX_PER_MENTEE, MAX_REASON_CHARS,
-    MIN_NOTICE_HOURS, OVERRIDE_MAX_DAYS, SESSION_MINUTES, SETTINGS, SettingBounds,
+    BUFFER_MINUTES, CHANGE_NOTICE_HOURS, HORIZON_DAYS, MAX_NOTE_CHARS, MAX_PER_DAY, MAX_PER_MENTEE,
+    MAX_REASON_CHARS, MIN_NOTICE_HOURS, OVERRIDE_MAX_DAYS, SESSION_MINUTES, SETTINGS,
+    SettingBounds,
 };
 
 use crate::domain::{AccountNotice, Mentor, RoleFilter, UserId};

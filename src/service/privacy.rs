@@ -104,6 +104,7 @@ impl Service {
                         "horizon_days": s.horizon_days,
                         "max_per_day": s.max_per_day,
                         "max_per_mentee": s.max_per_mentee,
+                        "change_notice_hours": s.change_notice_hours,
                     },
                 })
             }

@@ -68,6 +68,8 @@ pub struct SettingsPatch {
     pub max_per_day: Option<i64>,
     /// Within [`MAX_PER_MENTEE`](crate::service::MAX_PER_MENTEE).
     pub max_per_mentee: Option<i64>,
+    /// Within [`CHANGE_NOTICE_HOURS`](crate::service::CHANGE_NOTICE_HOURS).
+    pub change_notice_hours: Option<i64>,
 }
 
 impl Service {

@@ -78,14 +78,17 @@ pub const HORIZON_DAYS: SettingBounds = bounds("horizon_days", 1, 365);
 pub const MAX_PER_DAY: SettingBounds = bounds("max_per_day", 0, 50);
 /// Upcoming sessions per mentee with one mentor; 0 = no cap.
 pub const MAX_PER_MENTEE: SettingBounds = bounds("max_per_mentee", 0, 20);
+/// Hours before a start within which a mentee can't cancel or move it; 0 = always can.
+pub const CHANGE_NOTICE_HOURS: SettingBounds = bounds("change_notice_hours", 0, 168);
 /// Every setting, in the order `/availability settings` lists them.
-pub const SETTINGS: [SettingBounds; 6] = [
+pub const SETTINGS: [SettingBounds; 7] = [
     SESSION_MINUTES,
     BUFFER_MINUTES,
     MIN_NOTICE_HOURS,
     HORIZON_DAYS,
     MAX_PER_DAY,
     MAX_PER_MENTEE,
+    CHANGE_NOTICE_HOURS,
 ];
 
 const fn bounds(name: &'static str, min: u16, max: u16) -> SettingBounds {
@@ -167,6 +170,8 @@ impl SettingsPatch {
             horizon_days: HORIZON_DAYS.check(self.horizon_days, s.horizon_days)?,
             max_per_day: MAX_PER_DAY.check(self.max_per_day, s.max_per_day)?,
             max_per_mentee: MAX_PER_MENTEE.check(self.max_per_mentee, s.max_per_mentee)?,
+            change_notice_hours: CHANGE_NOTICE_HOURS
+                .check(self.change_notice_hours, s.change_notice_hours)?,
         })
     }
 }
@@ -177,7 +182,11 @@ mod tests {
 
     #[test]
     fn the_database_checks_every_setting_with_the_same_bounds() {
-        let schema = include_str!("../../migrations/0001_initial.sql");
+        let schema = [
+            include_str!("../../migrations/0001_initial.sql"),
+            include_str!("../../migrations/0010_change_notice.sql"),
+        ]
+        .concat();
         for setting in SETTINGS {
             let check = format!(
                 "CHECK ({} BETWEEN {} AND {})",

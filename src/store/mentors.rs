@@ -18,6 +18,7 @@ struct MentorRow {
     horizon_days: i64,
     max_per_day: i64,
     max_per_mentee: i64,
+    change_notice_hours: i64,
     weekday: Option<i64>,
     date: Option<String>,
     start_minute: Option<i64>,
@@ -92,7 +93,7 @@ pub(super) async fn mentor(
 /// first override date).
 const MENTOR_ROWS: &str =
     "SELECT m.timezone, m.session_minutes, m.buffer_minutes, m.min_notice_hours,
-                m.horizon_days, m.max_per_day, m.max_per_mentee,
+                m.horizon_days, m.max_per_day, m.max_per_mentee, m.change_notice_hours,
                 r.weekday, r.date, r.start_minute, r.end_minute
          FROM mentors m LEFT JOIN (
              SELECT mentor_id, weekday, NULL AS date, start_minute, end_minute
@@ -119,6 +120,7 @@ fn mentor_from(user: UserId, rows: Vec<MentorRow>) -> StoreResult<Option<Mentor>
         horizon_days: small(first.horizon_days, "horizon_days")?,
         max_per_day: small(first.max_per_day, "max_per_day")?,
         max_per_mentee: small(first.max_per_mentee, "max_per_mentee")?,
+        change_notice_hours: small(first.change_notice_hours, "change_notice_hours")?,
     };
     let mut current: Option<(NaiveDate, Vec<LocalRange>)> = None;
     for r in rows {
@@ -184,13 +186,15 @@ pub(super) async fn save_mentor(
     let id = user_param(mentor.user);
     sqlx::query(
         "INSERT INTO mentors (user_id, timezone, session_minutes, buffer_minutes, min_notice_hours,
-                              horizon_days, max_per_day, max_per_mentee, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              horizon_days, max_per_day, max_per_mentee, change_notice_hours,
+                              created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (user_id) DO UPDATE SET
             timezone = excluded.timezone, session_minutes = excluded.session_minutes,
             buffer_minutes = excluded.buffer_minutes, min_notice_hours = excluded.min_notice_hours,
             horizon_days = excluded.horizon_days, max_per_day = excluded.max_per_day,
-            max_per_mentee = excluded.max_per_mentee, updated_at = excluded.updated_at",
+            max_per_mentee = excluded.max_per_mentee,
+            change_notice_hours = excluded.change_notice_hours, updated_at = excluded.updated_at",
     )
     .bind(id)
     .bind(mentor.schedule.tz().name())
@@ -200,6 +204,7 @@ pub(super) async fn save_mentor(
     .bind(i64::from(s.horizon_days))
     .bind(i64::from(s.max_per_day))
     .bind(i64::from(s.max_per_mentee))
+    .bind(i64::from(s.change_notice_hours))
     .bind(to_secs(now))
     .bind(to_secs(now))
     .execute(&mut *conn)

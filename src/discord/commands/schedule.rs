@@ -261,6 +261,10 @@ async fn availability_settings(
     #[min = 0]
     #[max = 20]
     max_per_mentee: Option<i64>,
+    #[description = "Hours before a session within which mentees can't cancel or move it (0-168)"]
+    #[min = 0]
+    #[max = 168]
+    change_notice_hours: Option<i64>,
 ) -> Result<(), BotError> {
     may_write(ctx)?;
     let patch = SettingsPatch {
@@ -270,6 +274,7 @@ async fn availability_settings(
         horizon_days,
         max_per_day,
         max_per_mentee,
+        change_notice_hours,
     };
     let settings = ctx
         .data()
