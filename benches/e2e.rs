@@ -182,7 +182,8 @@ fn main() {
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         let dm_deadline = Instant::now() + Duration::from_secs(30);
         let dms_after = loop {
-            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
+            // Reminders wait for their time: only what is due counts.
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued' AND run_after <= unixepoch()")
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();

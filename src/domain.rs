@@ -258,6 +258,15 @@ pub enum Notice {
         /// The mentee's user id.
         recipient: u64,
     },
+    /// To one of the two: the session starts in `lead_minutes` (sent only before it starts).
+    Reminder {
+        /// The booking.
+        booking: String,
+        /// Who is reminded.
+        recipient: u64,
+        /// How long before the start this reminder was planned.
+        lead_minutes: i64,
+    },
     /// To the other person: the session moved.
     Rescheduled {
         /// The booking.
@@ -284,6 +293,7 @@ impl Notice {
             | Notice::Confirmed { booking, .. }
             | Notice::Cancelled { booking, .. }
             | Notice::MeetLink { booking, .. }
+            | Notice::Reminder { booking, .. }
             | Notice::Rescheduled { booking, .. } => booking,
         }
     }
@@ -295,6 +305,7 @@ impl Notice {
             | Notice::Confirmed { recipient, .. }
             | Notice::Cancelled { recipient, .. }
             | Notice::MeetLink { recipient, .. }
+            | Notice::Reminder { recipient, .. }
             | Notice::Rescheduled { recipient, .. } => *recipient,
         }
     }

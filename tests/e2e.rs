@@ -1626,3 +1626,237 @@ async fn within_the_change_notice_a_mentee_cannot_cancel_or_move_but_the_mentor_
     );
     w.finish(bot).await;
 }
+
+/// The queued reminders of `booking`: (recipient, lead in minutes, due), by recipient and lead.
+async fn reminders_of(db: &std::path::Path, booking: &str) -> Vec<(i64, i64, i64)> {
+    let mut conn = sqlx_connect(db).await;
+    sqlx::query_as(
+        "SELECT json_extract(payload, '$.recipient'), json_extract(payload, '$.lead_minutes'),
+                run_after
+         FROM jobs WHERE booking_id = ? AND kind = 'dm' AND state = 'queued'
+           AND json_extract(payload, '$.notice') = 'reminder'
+         ORDER BY 1, 2",
+    )
+    .bind(booking)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+}
+
+async fn start_of(db: &std::path::Path, booking: &str) -> i64 {
+    let mut conn = sqlx_connect(db).await;
+    sqlx::query_scalar("SELECT start_at FROM bookings WHERE id = ?")
+        .bind(booking)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Makes `booking`'s queued reminders due now (instead of waiting for them).
+async fn due_now(db: &std::path::Path, booking: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE jobs SET run_after = unixepoch() - 1 WHERE booking_id = ? AND state = 'queued'
+           AND json_extract(payload, '$.notice') = 'reminder'",
+    )
+    .bind(booking)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_are_planned_with_a_booking_follow_its_moves_and_cancel_and_reach_both_people() {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let (mentor, mentee) = (w.mentor.id as i64, w.mentee.id as i64);
+    let booked = w.book_first_slot(&w.mentee).await;
+    let id = booking_id(&booked.text());
+    let start = start_of(&w.db(), &id).await;
+    // The first slot is hours away: the default day-ahead reminder has passed, the
+    // quarter-hour one is planned for both.
+    assert_eq!(
+        reminders_of(&w.db(), &id).await,
+        [(mentor, 15, start - 900), (mentee, 15, start - 900)]
+    );
+
+    // The mentee's own leads replace theirs, for upcoming sessions too.
+    let set = w
+        .run(
+            &w.mentee,
+            "reminders set",
+            vec![Opt::str("lead", "30m, 1h")],
+        )
+        .await;
+    assert!(set.text().contains("**1h, 30m**"), "{}", set.text());
+    let shown = w.run(&w.mentee, "reminders show", vec![]).await;
+    assert!(shown.text().contains("**1h, 30m**"), "{}", shown.text());
+    let defaults = w.run(&w.mentor, "reminders show", vec![]).await;
+    assert!(
+        defaults
+            .text()
+            .contains("**1d, 15m** before each session (the default)"),
+        "{}",
+        defaults.text()
+    );
+    assert_eq!(
+        reminders_of(&w.db(), &id).await,
+        [
+            (mentor, 15, start - 900),
+            (mentee, 30, start - 1800),
+            (mentee, 60, start - 3600)
+        ]
+    );
+
+    // A move takes them along.
+    let picker = w
+        .run(&w.mentee, "reschedule", vec![Opt::str("booking", &id)])
+        .await;
+    let (chosen, _) = w.choose(&w.mentee, &picker, 3).await;
+    let moved = w.confirm(&w.mentee, &chosen).await;
+    assert!(moved.text().contains("Moved"), "{}", moved.text());
+    let new_start = start_of(&w.db(), &id).await;
+    assert_ne!(new_start, start);
+    assert_eq!(
+        reminders_of(&w.db(), &id).await,
+        [
+            (mentor, 15, new_start - 900),
+            (mentee, 30, new_start - 1800),
+            (mentee, 60, new_start - 3600)
+        ]
+    );
+
+    // Due, they reach both people with the session's current time.
+    support::wait_jobs_drained(&w.db()).await;
+    due_now(&w.db(), &id).await;
+    support::wait_jobs_drained(&w.db()).await;
+    let reminders = |user: u64| -> Vec<String> {
+        w.fake
+            .dms(user)
+            .iter()
+            .map(Message::text)
+            .filter(|t| t.starts_with("⏰"))
+            .collect()
+    };
+    let (to_mentor, to_mentee) = (reminders(w.mentor.id), reminders(w.mentee.id));
+    assert_eq!(
+        (to_mentor.len(), to_mentee.len()),
+        (1, 2),
+        "{to_mentor:#?} {to_mentee:#?}"
+    );
+    for text in to_mentor.iter().chain(&to_mentee) {
+        assert!(
+            text.starts_with("⏰ Reminder: your session with **")
+                && text.contains(&format!("<t:{new_start}:R>"))
+                && text.contains(&id),
+            "{text}"
+        );
+    }
+    assert!(to_mentor[0].contains("**mentee**"), "{}", to_mentor[0]);
+    assert!(to_mentee[0].contains("**mentor**"), "{}", to_mentee[0]);
+    support::wait_jobs_drained(&w.db()).await;
+    assert!(reminders_of(&w.db(), &id).await.is_empty());
+
+    // A cancel drops them.
+    let other = w.book_first_slot(&w.mentee).await;
+    let other = booking_id(&other.text());
+    assert_eq!(reminders_of(&w.db(), &other).await.len(), 3);
+    w.run(&w.mentor, "cancel", vec![Opt::str("booking", &other)])
+        .await;
+    assert!(reminders_of(&w.db(), &other).await.is_empty());
+
+    // Off means none for upcoming sessions either.
+    w.run(&w.mentee, "reminders set", vec![Opt::str("lead", "off")])
+        .await;
+    let third = w.book_first_slot(&w.mentee).await;
+    let third = booking_id(&third.text());
+    assert_eq!(
+        reminders_of(&w.db(), &third)
+            .await
+            .iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        [mentor]
+    );
+    let junk = w
+        .run(
+            &w.mentee,
+            "reminders set",
+            vec![Opt::str("lead", "2 weeks")],
+        )
+        .await;
+    assert!(
+        junk.text()
+            .contains("`2 weeks` is not a reminder time I can read"),
+        "{}",
+        junk.text()
+    );
+    w.finish(bot).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_due_while_the_bot_was_down_is_sent_if_the_session_has_not_started_and_never_after()
+ {
+    let (w, bot) = World::new().await;
+    w.open_mentor().await;
+    let waiting = booking_id(&w.book_first_slot(&w.mentee).await.text());
+    let started = booking_id(&w.book_first_slot(&w.mentee).await.text());
+    support::wait_jobs_drained(&w.db()).await;
+    bot.stop().await;
+    // While the bot is down: one session's reminders fall due; the other session starts.
+    due_now(&w.db(), &waiting).await;
+    due_now(&w.db(), &started).await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", w.db().display()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE bookings SET start_at = unixepoch() - 60, end_at = unixepoch() + 1740 WHERE id = ?",
+        )
+        .bind(&started)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let (mentor_dms, mentee_dms) = (w.fake.dms(w.mentor.id).len(), w.fake.dms(w.mentee.id).len());
+    let bot = Bot::start(&w.fake, &w.db(), None).await;
+    let late = w
+        .fake
+        .wait_dms(w.mentee.id, mentee_dms + 1, WAIT)
+        .await
+        .unwrap();
+    w.fake
+        .wait_dms(w.mentor.id, mentor_dms + 1, WAIT)
+        .await
+        .unwrap();
+    support::wait_jobs_drained(&w.db()).await;
+    let reminded: Vec<String> = w
+        .fake
+        .dms(w.mentee.id)
+        .iter()
+        .chain(w.fake.dms(w.mentor.id).iter())
+        .map(Message::text)
+        .filter(|t| t.starts_with("⏰"))
+        .collect();
+    assert_eq!(reminded.len(), 2, "{reminded:#?}");
+    assert!(
+        reminded.iter().all(|t| t.contains(&waiting)),
+        "{reminded:#?}"
+    );
+    assert!(late.last().unwrap().text().contains(&waiting));
+    // The started session's reminders are done without a DM, not failed.
+    let mut conn = sqlx_connect(&w.db()).await;
+    let states: Vec<String> = sqlx::query_scalar(
+        "SELECT state FROM jobs WHERE booking_id = ? AND json_extract(payload, '$.notice') = 'reminder'",
+    )
+    .bind(&started)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(states, ["done", "done"]);
+    w.finish(bot).await;
+}

@@ -15,15 +15,18 @@ pub(crate) async fn open_db(db: &Path) -> Option<sqlx::SqliteConnection> {
         .ok()
 }
 
-/// Jobs still queued (-1 if the database cannot be read just now).
+/// Jobs queued and due (-1 if the database cannot be read just now); reminders waiting for
+/// their time are not a backlog.
 async fn queued_jobs(db: &Path) -> i64 {
     let Some(mut conn) = open_db(db).await else {
         return -1;
     };
-    sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(-1)
+    sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE state = 'queued' AND run_after <= unixepoch()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap_or(-1)
 }
 
 /// The most jobs queued at once until `deadline`, sampled every second.

@@ -148,6 +148,8 @@ impl Messenger for DiscordMessenger {
             Notice::Booked { .. } | Notice::Confirmed { .. } | Notice::MeetLink { .. } => {
                 booking.mentee.0
             }
+            // Nobody caused a reminder: there is no one to tell.
+            Notice::Reminder { .. } => return,
         };
         // The actor's command remembers its token once it has answered, just after its change
         // committed; the worker can get here first (the job is due at once), so give it a

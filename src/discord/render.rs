@@ -286,6 +286,26 @@ pub fn dm_text(notice: &Notice, booking: &Booking, actor_name: Option<&str>) -> 
             }
             text
         }
+        Notice::Reminder { recipient, .. } => {
+            let other = if *recipient == booking.mentor.0 {
+                &booking.mentee_name
+            } else {
+                &booking.mentor_name
+            };
+            let mut text = format!(
+                "⏰ Reminder: your session with **{}** starts {} ({}) · {minutes} min · booking `{id}`.",
+                said(other, 60),
+                ts(start, 'R'),
+                ts(start, 'F')
+            );
+            if let Some(link) = &booking.meet_link {
+                let _ = write!(text, "\nGoogle Meet: {link}");
+            }
+            text.push_str(&format!(
+                "\nCan't make it? `/reschedule booking:{id}` or `/cancel booking:{id}`. `/reminders set` changes when you're reminded."
+            ));
+            text
+        }
         Notice::MeetLink { .. } => match &booking.meet_link {
             Some(link) => format!(
                 "🎥 Your session with **{}** on {} has a Google Meet link: {link}\n(booking `{id}`)",

@@ -26,6 +26,13 @@ enum Decision {
 
 /// The decision for `notice` about `booking` as it is at `now`.
 fn decide(notice: &Notice, booking: &Booking, now: DateTime<Utc>) -> Decision {
+    // A reminder is only worth anything before the session: after its start (the bot was
+    // down, say) it is done without sending, not a failure.
+    if matches!(notice, Notice::Reminder { .. })
+        && (now >= booking.interval.start() || booking.status == BookingStatus::Cancelled)
+    {
+        return Decision::Skip;
+    }
     let (give_up_at, reason) = give_up_at(notice, booking);
     if now >= give_up_at {
         Decision::GiveUp(reason)
@@ -217,6 +224,7 @@ fn notice_kind(notice: &Notice) -> &'static str {
         Notice::Cancelled { .. } => "cancelled",
         Notice::Rescheduled { .. } => "rescheduled",
         Notice::MeetLink { .. } => "meet_link",
+        Notice::Reminder { .. } => "reminder",
     }
 }
 

@@ -187,6 +187,10 @@ pub(super) async fn fixture() -> Fixture {
         .set_availability(MENTOR, "mon-fri", "09:00-12:00", Some("UTC"), now())
         .await
         .unwrap();
+    // These tests are about the booking's own DMs; reminders have tests of their own.
+    for user in [MENTOR, MENTEE] {
+        service.set_reminders(user, "off", now()).await.unwrap();
+    }
     Fixture {
         service,
         store,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+use super::reminders::plan_reminders;
 use super::validate::{
     MAX_HORIZON_DAYS, MAX_REASON_CHARS, check_text, parse_booking_id, trimmed_name,
 };
@@ -319,6 +320,8 @@ async fn book_in(
         return Err(anyhow::anyhow!("no free booking id after {ID_ATTEMPTS} attempts").into());
     }
     let id = new.id.clone();
+    let people = [request.mentor, request.mentee];
+    plan_reminders(tx, &id, interval.start(), &people, now).await?;
     if calendar && connected(tx, request.mentor).await? {
         tx.queue_calendar_sync(&id, now).await?;
         new.calendar_status = CalendarStatus::Pending;
@@ -343,6 +346,7 @@ pub(super) async fn cancel_in(
     check_cancel(&current.facts(), actor, now, notice)?;
     tx.cancel_booking(&id, actor, reason.as_deref(), now)
         .await?;
+    tx.drop_reminders(&id, None).await?;
     let (other, _) = current.other_person(actor);
     let notice = Notice::Cancelled {
         booking: id.to_string(),
@@ -406,6 +410,9 @@ async fn reschedule_in(
         Err(StoreError::Overlap) => return Err(Rejection::SlotTaken.into()),
         Err(other) => return Err(other.into()),
     }
+    tx.drop_reminders(&id, None).await?;
+    let people = [current.mentor, current.mentee];
+    plan_reminders(tx, &id, interval.start(), &people, now).await?;
     let (other, _) = current.other_person(actor);
     let notice = Notice::Rescheduled {
         booking: id.to_string(),

@@ -9,6 +9,7 @@
 //! - `blocks`: a mentor blocking a member from booking them.
 //! - `people`: names, the `/mentors` listing, the mentor role.
 //! - `privacy`: a user's data: export and erasure.
+//! - `reminders`: reminder leads, and planning reminders with each booking.
 //! - `calendar`: `/calendar status` and `disconnect`.
 //! - `connect`: connecting Google Calendar: its OAuth pages and the DM's Confirm / Not me.
 //! - `google`: the connected Google: access tokens and busy times per
@@ -27,6 +28,7 @@ mod error;
 mod google;
 mod people;
 mod privacy;
+mod reminders;
 mod schedule;
 mod slots;
 mod validate;
@@ -46,6 +48,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use google::{ExternalBusy, Google, GoogleOptions, TokenError};
 pub use people::MentorListing;
 pub use privacy::Deleted;
+pub use reminders::DEFAULT_LEADS;
 pub use schedule::{AvailabilityChange, AvailabilityView, OverrideAdded, SettingsPatch};
 pub use slots::DaySlots;
 pub use validate::{

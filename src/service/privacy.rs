@@ -143,6 +143,11 @@ impl Service {
             "mentor": schedule,
             "listed_in_servers": listed,
             "members_blocked": self.store.blocked_count(user).await?,
+            "reminder_leads_minutes": self
+                .store
+                .reminder_leads(user)
+                .await?
+                .map(|leads| leads.iter().map(|l| l.num_minutes()).collect::<Vec<_>>()),
             "bookings": bookings,
             "google_calendar": calendar,
         });

@@ -8,8 +8,8 @@
 //!
 //! Files: this one holds [`Store`] (opening, reads on the read pool, job bookkeeping) and
 //! `tx.rs` holds [`WriteTx`] (every write); both are thin doors to the statements, which live
-//! with their tables in `mentors.rs`, `blocks.rs`, `bookings.rs`, `calendar.rs`, `connect.rs`
-//! and `jobs.rs`; `retention.rs` deletes what is no longer needed, and `privacy.rs` what a
+//! with their tables in `mentors.rs`, `blocks.rs`, `bookings.rs`, `calendar.rs`, `connect.rs`,
+//! `reminders.rs` and `jobs.rs`; `retention.rs` deletes what is no longer needed, and `privacy.rs` what a
 //! user asks to erase. `writer.rs` is the group-commit writer that batches write units into
 //! one transaction.
 
@@ -20,6 +20,7 @@ mod connect;
 mod jobs;
 mod mentors;
 mod privacy;
+mod reminders;
 mod retention;
 mod tx;
 mod writer;

@@ -109,6 +109,7 @@ async fn erase(conn: &mut SqliteConnection, user: i64, pseudonym: i64) -> StoreR
         "DELETE FROM google_accounts WHERE user_id = ?1",
         "DELETE FROM oauth_states WHERE user_id = ?1",
         "DELETE FROM pending_grants WHERE user_id = ?1",
+        "DELETE FROM reminder_settings WHERE user_id = ?1",
     ] {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user)

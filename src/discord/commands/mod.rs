@@ -2,6 +2,7 @@
 //! function and renders; replies with personal data are ephemeral.
 
 mod privacy;
+mod reminders;
 mod schedule;
 mod server;
 mod sessions;
@@ -29,6 +30,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         server::mentors(),
         server::admin(),
         privacy::privacy(),
+        reminders::reminders(),
     ]
 }
 

@@ -15,6 +15,8 @@ pub enum Field {
     Date,
     /// An IANA timezone name (`Europe/Berlin`).
     Timezone,
+    /// Reminder leads (`24h, 15m`).
+    Leads,
 }
 
 impl Field {
@@ -25,6 +27,7 @@ impl Field {
             Field::Hours => "`09:00-12:00, 14:00-17:30` or `off`",
             Field::Date => "`YYYY-MM-DD`, `today` or `tomorrow`",
             Field::Timezone => "`Europe/Berlin` or `America/New_York`",
+            Field::Leads => "`24h, 1h, 15m` or `off`",
         }
     }
 }
@@ -36,6 +39,7 @@ impl fmt::Display for Field {
             Field::Hours => "hours",
             Field::Date => "date",
             Field::Timezone => "timezone",
+            Field::Leads => "reminder times",
         })
     }
 }
@@ -241,6 +245,30 @@ pub enum ParseError {
         month: u32,
         /// The number of days in that month.
         last_day: u32,
+    },
+    /// A reminder lead not in a known form (`soon`, `15`).
+    #[error(
+        "`{token}` is not a reminder time I can read; write a number and a unit (`m`, `h` or `d`), e.g. `24h, 1h, 15m` or `off`."
+    )]
+    UnreadableLead {
+        /// The offending piece.
+        token: String,
+    },
+    /// A lead shorter than 5 minutes or longer than 7 days.
+    #[error(
+        "`{token}` is outside what reminders allow: from `5m` to `7d` before the session, e.g. `24h, 15m`."
+    )]
+    LeadOutOfRange {
+        /// The offending piece.
+        token: String,
+    },
+    /// More than three leads.
+    #[error("That is {count} reminder times, but at most {max} are allowed, e.g. `24h, 1h, 15m`.")]
+    TooManyLeads {
+        /// Leads typed (after removing repeats).
+        count: usize,
+        /// The limit.
+        max: usize,
     },
     /// A timezone that is not an IANA name (`berlin`, `Mars/Olympus`).
     #[error("`{token}` is not a timezone I know; {}", timezone_hint(.suggestions))]
