@@ -289,7 +289,29 @@ async fn two_mentees_confirming_the_same_slot_at_once_make_exactly_one_booking()
     } else {
         &rb
     };
-    assert!(!loser.selects().is_empty(), "the loser gets a fresh picker");
+    // The loser gets the day's picker again, without the taken slot (late in the UTC day the
+    // day may have none left: then only its day buttons).
+    let picker_ids: Vec<String> = loser
+        .buttons()
+        .into_iter()
+        .map(|(_, id, _)| id)
+        .chain(loser.selects())
+        .collect();
+    assert!(
+        picker_ids
+            .iter()
+            .any(|id| id.starts_with("pk:d:") || id.starts_with("pk:s:")),
+        "the loser gets a fresh picker: {picker_ids:?}"
+    );
+    for select in loser.selects() {
+        assert!(
+            loser
+                .select_options(&select)
+                .iter()
+                .all(|(_, v)| *v != value_a),
+            "the taken slot is offered again"
+        );
+    }
     let list = w.run(&w.mentor, "bookings", vec![]).await;
     assert_eq!(
         list.raw["embeds"][0]["fields"].as_array().map(Vec::len),
