@@ -182,8 +182,8 @@ fn main() {
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
         let dm_deadline = Instant::now() + Duration::from_secs(30);
         let dms_after = loop {
-            // Reminders wait for their time: only what is due counts.
-            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued' AND run_after <= unixepoch()")
+            // Reminders wait for their session: everything else counts (retries in backoff too).
+            let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT (kind = 'dm' AND json_extract(payload, '$.notice') = 'reminder')")
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();

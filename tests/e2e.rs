@@ -1674,6 +1674,18 @@ async fn start_of(db: &std::path::Path, booking: &str) -> i64 {
         .unwrap()
 }
 
+/// Waits until `booking` has no queued reminder left (each sent or skipped).
+async fn wait_reminders_run(db: &std::path::Path, booking: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !reminders_of(db, booking).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reminders of {booking} still queued"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Makes `booking`'s queued reminders due now (instead of waiting for them).
 async fn due_now(db: &std::path::Path, booking: &str) {
     use sqlx::Connection;
@@ -1754,7 +1766,7 @@ async fn reminders_are_planned_with_a_booking_follow_its_moves_and_cancel_and_re
     // Due, they reach both people with the session's current time.
     support::wait_jobs_drained(&w.db()).await;
     due_now(&w.db(), &id).await;
-    support::wait_jobs_drained(&w.db()).await;
+    wait_reminders_run(&w.db(), &id).await;
     let reminders = |user: u64| -> Vec<String> {
         w.fake
             .dms(user)
@@ -1779,7 +1791,6 @@ async fn reminders_are_planned_with_a_booking_follow_its_moves_and_cancel_and_re
     }
     assert!(to_mentor[0].contains("**mentee**"), "{}", to_mentor[0]);
     assert!(to_mentee[0].contains("**mentor**"), "{}", to_mentee[0]);
-    support::wait_jobs_drained(&w.db()).await;
     assert!(reminders_of(&w.db(), &id).await.is_empty());
 
     // A cancel drops them.
@@ -1855,7 +1866,8 @@ async fn a_reminder_due_while_the_bot_was_down_is_sent_if_the_session_has_not_st
         .wait_dms(w.mentor.id, mentor_dms + 1, WAIT)
         .await
         .unwrap();
-    support::wait_jobs_drained(&w.db()).await;
+    wait_reminders_run(&w.db(), &waiting).await;
+    wait_reminders_run(&w.db(), &started).await;
     let reminded: Vec<String> = w
         .fake
         .dms(w.mentee.id)

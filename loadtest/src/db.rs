@@ -15,14 +15,14 @@ pub(crate) async fn open_db(db: &Path) -> Option<sqlx::SqliteConnection> {
         .ok()
 }
 
-/// Jobs queued and due (-1 if the database cannot be read just now); reminders waiting for
-/// their time are not a backlog.
+/// Jobs queued, reminders left out (-1 if the database cannot be read just now): they wait
+/// for their session and are not a backlog.
 async fn queued_jobs(db: &Path) -> i64 {
     let Some(mut conn) = open_db(db).await else {
         return -1;
     };
     sqlx::query_scalar(
-        "SELECT count(*) FROM jobs WHERE state = 'queued' AND run_after <= unixepoch()",
+        "SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT (kind = 'dm' AND json_extract(payload, '$.notice') = 'reminder')",
     )
     .fetch_one(&mut conn)
     .await

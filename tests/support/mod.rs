@@ -427,17 +427,17 @@ pub async fn wait_names_stored(db: &Path, users: &[&testkit::FakeUser]) {
     }
 }
 
-/// Waits until the job worker has nothing due in `db`, so the database holds still (reminders
-/// wait for their time).
+/// Waits until the job worker has nothing queued in `db` but reminders (which wait for their
+/// session), so the database holds still.
 pub async fn wait_jobs_drained(db: &Path) {
     use sqlx::Connection;
     let url = format!("sqlite://{}", db.display());
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        // Reminders wait for their time: only what is due counts.
+        // Reminders wait for their session: everything else counts (retries in backoff too).
         let queued: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM jobs WHERE state = 'queued' AND run_after <= unixepoch()",
+            "SELECT count(*) FROM jobs WHERE state = 'queued' AND NOT (kind = 'dm' AND json_extract(payload, '$.notice') = 'reminder')",
         )
         .fetch_one(&mut conn)
         .await
