@@ -288,8 +288,17 @@ async fn update(
     // The picker shows names people chose: nothing in it may ping.
     let message = serenity::CreateInteractionResponseMessage::new()
         .embed(embed)
-        .components(rows)
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
+        .components(rows);
+    update_with(ctx, click, message).await
+}
+
+/// Answers `click` by updating its message to `message`, which pings no one.
+async fn update_with(
+    ctx: &serenity::Context,
+    click: &serenity::ComponentInteraction,
+    message: serenity::CreateInteractionResponseMessage,
+) -> Result<(), BotError> {
+    let message = message.allowed_mentions(serenity::CreateAllowedMentions::new());
     click
         .create_response(
             &ctx.http,
@@ -307,15 +316,8 @@ pub(super) async fn replace_with_text(
 ) -> Result<(), BotError> {
     let message = serenity::CreateInteractionResponseMessage::new()
         .content(text)
-        .components(vec![])
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
-    click
-        .create_response(
-            &ctx.http,
-            serenity::CreateInteractionResponse::UpdateMessage(message),
-        )
-        .await?;
-    Ok(())
+        .components(vec![]);
+    update_with(ctx, click, message).await
 }
 
 /// Whether `mentor` holds `role` in `guild` (`false` when they are not a member).

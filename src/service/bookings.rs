@@ -109,11 +109,7 @@ impl Service {
     ) -> ServiceResult<Booking> {
         let id = parse_booking_id(booking)?;
         let current = self.store.booking(&id).await?.ok_or(Rejection::NotFound)?;
-        let notice = self
-            .store
-            .mentor(current.mentor, override_horizon(now))
-            .await?
-            .map_or(Duration::zero(), |m| m.settings.change_notice());
+        let notice = self.store.change_notice(current.mentor).await?;
         check_reschedule(&current.facts(), actor, now, notice)?;
         Ok(current)
     }
@@ -339,10 +335,7 @@ pub(super) async fn cancel_in(
 ) -> ServiceResult<Booking> {
     let current = tx.booking(&id).await?.ok_or(Rejection::NotFound)?;
     // The mentor's notice as of this transaction (none if they stopped being a mentor).
-    let notice = tx
-        .mentor(current.mentor, override_horizon(now))
-        .await?
-        .map_or(Duration::zero(), |m| m.settings.change_notice());
+    let notice = tx.change_notice(current.mentor).await?;
     check_cancel(&current.facts(), actor, now, notice)?;
     tx.cancel_booking(&id, actor, reason.as_deref(), now)
         .await?;

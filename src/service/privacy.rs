@@ -6,11 +6,11 @@
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use serde_json::{Value, json};
 
-use super::{Service, ServiceResult};
+use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{Booking, RoleFilter, UserId};
 use crate::scheduling::booking::Rejection;
 use crate::scheduling::hours::format_ranges;
-use crate::store::{BookingQuery, StoreError};
+use crate::store::BookingQuery;
 
 /// What `/privacy delete` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,17 +186,12 @@ impl Service {
                         {
                             Ok(_) => cancelled += 1,
                             // Ended meanwhile: kept as history like the others.
-                            Err(super::ServiceError::Rejected(Rejection::Ended)) => {}
-                            Err(super::ServiceError::Internal(e)) => {
-                                return Err(StoreError::Commit(crate::cause::chain(e.as_ref())));
-                            }
-                            Err(other) => {
-                                return Err(StoreError::Commit(other.to_string()));
-                            }
+                            Err(ServiceError::Rejected(Rejection::Ended)) => {}
+                            Err(other) => return Err(other),
                         }
                     }
                     let erased = tx.erase_user(user, pseudonym).await?;
-                    Ok::<_, StoreError>((cancelled, erased))
+                    Ok::<_, ServiceError>((cancelled, erased))
                 })
             })
             .await?;

@@ -370,3 +370,17 @@ pub(super) async fn mentor_role(
             .await?;
     Ok(role.flatten().map(|r| RoleId(r as u64)))
 }
+
+/// A mentor's `change_notice_hours` alone (the cancel path needs nothing else of them); 0
+/// when they are not a mentor.
+pub(super) async fn change_notice(
+    conn: &mut SqliteConnection,
+    mentor: UserId,
+) -> StoreResult<chrono::Duration> {
+    let hours: Option<i64> =
+        sqlx::query_scalar("SELECT change_notice_hours FROM mentors WHERE user_id = ?")
+            .bind(user_param(mentor))
+            .fetch_optional(conn)
+            .await?;
+    Ok(chrono::Duration::hours(hours.unwrap_or(0)))
+}

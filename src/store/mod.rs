@@ -309,6 +309,11 @@ impl Store {
         calendar::install_value(&mut *self.read.acquire().await?, key).await
     }
 
+    /// A mentor's `change_notice_hours` as a duration (0 for non-mentors).
+    pub async fn change_notice(&self, mentor: UserId) -> StoreResult<chrono::Duration> {
+        mentors::change_notice(&mut *self.read.acquire().await?, mentor).await
+    }
+
     /// Some connected Google account, if any.
     pub async fn any_connected_google_account(&self) -> StoreResult<Option<GoogleAccount>> {
         calendar::any_connected(&mut *self.read.acquire().await?).await

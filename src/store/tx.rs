@@ -255,6 +255,11 @@ impl WriteTx {
         calendar::reseal(self.conn().await?, user, old, new).await
     }
 
+    /// See [`mentors::change_notice`].
+    pub async fn change_notice(&mut self, mentor: UserId) -> StoreResult<chrono::Duration> {
+        mentors::change_notice(self.conn().await?, mentor).await
+    }
+
     /// Forgets the event ids of `mentor`'s bookings: they belong to the Google account that
     /// held them, and the next sync inserts into the current one (a Meet link is kept until
     /// that sync brings a new one: the old event's link still works).
